@@ -1,0 +1,21 @@
+"""eznas: evolve zero-cost NAS proxies by genetic programming and search with them.
+
+Pipeline: space -> model -> statistics -> evolver -> exported proxy -> search.
+"""
+
+from eznas.benchmark import AccuracyTable, load_table
+from eznas.correlation import run_correlation as correlate
+from eznas.data import make_batches
+from eznas.metrics import Correlation
+from eznas.proxies import get_proxy
+from eznas.spaces import get_space
+
+__all__ = [
+    "AccuracyTable",
+    "Correlation",
+    "correlate",
+    "get_proxy",
+    "get_space",
+    "load_table",
+    "make_batches",
+]

@@ -1,0 +1,136 @@
+"""Command-line front end: one subcommand per pipeline stage, same options as the API.
+
+Each subcommand is a ``(configure, run)`` pair registered with ``@command``; ``configure``
+adds its options to an argparse parser and ``run`` calls the Python API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+COMMANDS: dict[str, tuple[str, Callable, Callable]] = {}
+
+
+def command(name: str, help: str):
+    """Register ``configure(parser)``; the decorated function's ``.run`` is set below it."""
+
+    def add(configure: Callable) -> Callable:
+        COMMANDS[name] = (help, configure, lambda args: configure.run(args))
+        return configure
+
+    return add
+
+
+def _data_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data",
+        default=None,
+        metavar="DIR",
+        help="data folder (default: $EZNAS_DATA, else ../shared/data)",
+    )
+
+
+def _space_dataset_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--space", default="nb201", help="search space (default nb201)")
+    parser.add_argument(
+        "--dataset",
+        default="cifar10",
+        help="cifar10, cifar100 or ImageNet16-120 (default cifar10)",
+    )
+
+
+# ---------------------------------------------------------------- info
+@command("info", "spaces, datasets, proxies and where the data was found")
+def info_options(parser: argparse.ArgumentParser) -> None:
+    _data_option(parser)
+
+
+def info_run(args: argparse.Namespace) -> int:
+    from eznas.data import DATASETS, load_images
+    from eznas.paths import DataNotFoundError, data_roots, find_data
+    from eznas.proxies import PROXIES
+    from eznas.spaces import SPACES
+
+    print("spaces:   " + ", ".join(sorted(SPACES)))
+    print("datasets: " + ", ".join(DATASETS))
+    print("proxies:  " + ", ".join(sorted(PROXIES)))
+    print("data roots (in order): " + ", ".join(str(r) for r in data_roots(args.data)))
+    try:
+        print(f"ground truth: {find_data('nb201_accuracies.csv', args.data)}")
+    except DataNotFoundError as err:
+        print(f"ground truth: not found ({err})")
+    for name in DATASETS:
+        try:
+            images = load_images(name, args.data)
+            print(f"images {name}: {len(images.labels)} from {images.source}")
+        except DataNotFoundError as err:
+            print(f"images {name}: not found ({err})")
+    return 0
+
+
+info_options.run = info_run
+
+
+# ---------------------------------------------------------------- correlate
+@command("correlate", "rank sampled networks by proxies and correlate with test accuracy")
+def correlate_options(parser: argparse.ArgumentParser) -> None:
+    _space_dataset_options(parser)
+    _data_option(parser)
+    parser.add_argument(
+        "--proxy",
+        nargs="+",
+        default=["params", "flops"],
+        help="proxy names or 'all' (default: params flops)",
+    )
+    parser.add_argument("-n", type=int, default=1000, help="networks to sample (0 = all)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
+    parser.add_argument(
+        "--out", default="reports", metavar="DIR", help="folder for the CSV + markdown table"
+    )
+
+
+def correlate_run(args: argparse.Namespace) -> int:
+    from eznas.correlation import run_correlation
+
+    report = run_correlation(
+        space=args.space,
+        dataset=args.dataset,
+        proxies=args.proxy,
+        n=args.n or None,
+        seed=args.seed,
+        data_dir=args.data,
+        jobs=args.jobs,
+    )
+    print(report.markdown())
+    csv_path, md_path = report.save(args.out)
+    print(f"saved {csv_path} and {md_path}")
+    return 0
+
+
+correlate_options.run = correlate_run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="eznas", description="Evolve zero-cost NAS proxies and search with them."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (help_text, configure, _) in COMMANDS.items():
+        configure(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command][2](args)
+    except (ValueError, FileNotFoundError, KeyError) as err:
+        print(f"eznas {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""Rank metrics between proxy scores and true accuracies, with NaN/inf accounting.
+
+Kendall/Spearman come from scipy. The top-k variants follow the zero-cost literature:
+correlations restricted to the top 10% by accuracy, the share of the top 10% by score that
+is top 10% by accuracy, and how many of the 64 best-scored networks are top 5% by accuracy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import stats
+
+COLUMNS = (
+    "kendall",
+    "spearman",
+    "kendall_top10",
+    "spearman_top10",
+    "top10_top10",
+    "top64_top5",
+    "n",
+    "nan",
+)
+
+
+@dataclass(frozen=True)
+class Correlation:
+    kendall: float
+    spearman: float
+    kendall_top10: float
+    spearman_top10: float
+    top10_top10: float  # % of top-10% by score that are top-10% by accuracy
+    top64_top5: int  # of the top-64 by score, how many are top-5% by accuracy
+    n: int  # networks used (finite scores)
+    nan: int  # networks dropped for a NaN/inf score
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _top(values: np.ndarray, fraction: float) -> np.ndarray:
+    """Indices of the best ``ceil(fraction * n)`` values (at least one)."""
+    return _best(values, max(1, int(np.ceil(round(fraction * len(values), 9)))))
+
+
+def _best(values: np.ndarray, k: int) -> np.ndarray:
+    return np.argsort(-values, kind="stable")[:k]
+
+
+def kendall(scores, accuracies) -> float:
+    """Kendall tau-b over finite pairs; NaN if fewer than two or a constant side."""
+    s, a = _finite(scores, accuracies)[:2]
+    if len(s) < 2:
+        return float("nan")
+    return float(stats.kendalltau(s, a).statistic)
+
+
+def spearman(scores, accuracies) -> float:
+    s, a = _finite(scores, accuracies)[:2]
+    if len(s) < 2:
+        return float("nan")
+    return float(stats.spearmanr(s, a).statistic)
+
+
+def _finite(scores, accuracies) -> tuple[np.ndarray, np.ndarray, int]:
+    s = np.asarray(scores, dtype=np.float64)
+    a = np.asarray(accuracies, dtype=np.float64)
+    if s.shape != a.shape or s.ndim != 1:
+        raise ValueError(f"scores {s.shape} and accuracies {a.shape} must be 1-D of equal length")
+    keep = np.isfinite(s)
+    return s[keep], a[keep], int((~keep).sum())
+
+
+def correlate(scores, accuracies) -> Correlation:
+    """All rank metrics of ``scores`` against ``accuracies``; non-finite scores are dropped."""
+    s, a, dropped = _finite(scores, accuracies)
+    n = len(s)
+    if n < 2:
+        nan = float("nan")
+        return Correlation(nan, nan, nan, nan, nan, 0, n, dropped)
+    top_acc10 = _top(a, 0.10)
+    top_score10 = _top(s, 0.10)
+    top_acc5 = _top(a, 0.05)
+    top_score64 = _best(s, 64)
+    return Correlation(
+        kendall=kendall(s, a),
+        spearman=spearman(s, a),
+        kendall_top10=kendall(s[top_acc10], a[top_acc10]),
+        spearman_top10=spearman(s[top_acc10], a[top_acc10]),
+        top10_top10=100.0 * len(np.intersect1d(top_score10, top_acc10)) / len(top_acc10),
+        top64_top5=len(np.intersect1d(top_score64, top_acc5)),
+        n=n,
+        nan=dropped,
+    )

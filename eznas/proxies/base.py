@@ -1,0 +1,75 @@
+"""The Proxy interface and the registry that names proxies (``@register_proxy("naswot")``).
+
+A proxy scores an untrained model on an input batch. Each declares what it needs so that
+callers (correlation reports, searches) can prepare inputs once and share them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+ProxyFn = Callable[..., float]
+PROXIES: dict[str, Proxy] = {}
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """A named scoring rule: ``score(model, inputs, labels, seed=...) -> float``.
+
+    ``batch_size`` is the default batch; ``needs_labels``/``needs_grad`` say whether it
+    uses the labels and backpropagation; ``uses_arch`` marks proxies computed from the arch
+    string alone (model and inputs are then ignored).
+    """
+
+    name: str
+    fn: ProxyFn
+    batch_size: int = 64
+    needs_data: bool = True
+    needs_labels: bool = False
+    needs_grad: bool = False
+    keeps_bn: bool = True
+    uses_arch: bool = False
+    description: str = ""
+
+    def score(
+        self,
+        model: nn.Module,
+        inputs: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        *,
+        seed: int = 0,
+        **context,
+    ) -> float:
+        """Score ``model``; ``context`` carries extras such as ``arch`` and ``space``."""
+        if self.needs_data and inputs is None:
+            raise ValueError(f"proxy {self.name!r} needs an input batch")
+        if self.needs_labels and labels is None:
+            raise ValueError(f"proxy {self.name!r} needs labels")
+        return float(self.fn(model, inputs, labels, seed=seed, **context))
+
+
+def register_proxy(name: str, **options) -> Callable[[ProxyFn], ProxyFn]:
+    """Function decorator registering a proxy under ``name`` with Proxy ``options``."""
+
+    def add(fn: ProxyFn) -> ProxyFn:
+        if name in PROXIES:
+            raise ValueError(f"proxy {name!r} is already registered")
+        doc = (fn.__doc__ or "").strip().splitlines()
+        PROXIES[name] = Proxy(name, fn, description=doc[0] if doc else "", **options)
+        return fn
+
+    return add
+
+
+def get_proxy(name: str) -> Proxy:
+    """A registered proxy by name (``"all"`` is expanded by callers, not here)."""
+    try:
+        return PROXIES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown proxy {name!r}; available: {', '.join(sorted(PROXIES))}"
+        ) from None

@@ -1,0 +1,6 @@
+"""Search spaces: a registry of SearchSpace implementations (``get_space("nb201")``)."""
+
+from eznas.spaces.base import SPACES, SearchSpace, get_space, register_space
+from eznas.spaces.nb201 import NB201Space
+
+__all__ = ["SPACES", "NB201Space", "SearchSpace", "get_space", "register_space"]

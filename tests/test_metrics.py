@@ -1,0 +1,40 @@
+import numpy as np
+import pytest
+from scipy import stats
+
+from eznas.metrics import correlate, kendall, spearman
+
+
+def test_agrees_with_scipy():
+    rng = np.random.default_rng(0)
+    acc = rng.random(300)
+    scores = acc + rng.normal(0, 0.3, 300)
+    result = correlate(scores, acc)
+    assert result.kendall == pytest.approx(stats.kendalltau(scores, acc).statistic)
+    assert result.spearman == pytest.approx(stats.spearmanr(scores, acc).statistic)
+    top = np.argsort(-acc)[:30]
+    assert result.kendall_top10 == pytest.approx(stats.kendalltau(scores[top], acc[top]).statistic)
+    assert result.n == 300 and result.nan == 0
+
+
+def test_known_cases():
+    acc = np.arange(100.0)
+    perfect = correlate(acc * 2 + 1, acc)
+    assert perfect.kendall == pytest.approx(1) and perfect.spearman == pytest.approx(1)
+    assert perfect.top10_top10 == 100 and perfect.top64_top5 == 5
+    reverse = correlate(-acc, acc)
+    assert reverse.kendall == pytest.approx(-1) and reverse.top10_top10 == 0
+    assert reverse.top64_top5 == 0
+
+
+def test_nan_and_inf_dropped_and_counted():
+    acc = np.arange(10.0)
+    scores = acc.copy()
+    scores[[1, 4]] = np.nan
+    scores[7] = np.inf
+    result = correlate(scores, acc)
+    assert result.nan == 3 and result.n == 7 and result.kendall == pytest.approx(1)
+    assert np.isnan(kendall([np.nan, 1.0], [1.0, 2.0]))
+    assert np.isnan(spearman([1.0], [1.0]))
+    with pytest.raises(ValueError, match="equal length"):
+        correlate([1.0, 2.0], [1.0])
