@@ -10,6 +10,8 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from eznas.proxies.scoring import DEFAULT_CACHE as DEFAULT_SCORE_CACHE
+
 COMMANDS: dict[str, tuple[str, Callable, Callable]] = {}
 
 
@@ -90,6 +92,23 @@ def correlate_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", default="reports", metavar="DIR", help="folder for the CSV + markdown table"
     )
+    _score_cache_options(parser)
+
+
+def _score_cache_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cache",
+        default=str(DEFAULT_SCORE_CACHE),
+        metavar="FILE",
+        help=f"score cache (default {DEFAULT_SCORE_CACHE}); --cache none disables it",
+    )
+    parser.add_argument(
+        "--inits", type=int, default=1, help="weight initialisations each score averages"
+    )
+
+
+def _cache_path(value: str) -> str | None:
+    return None if value.lower() == "none" else value
 
 
 def correlate_run(args: argparse.Namespace) -> int:
@@ -103,6 +122,8 @@ def correlate_run(args: argparse.Namespace) -> int:
         seed=args.seed,
         data_dir=args.data,
         jobs=args.jobs,
+        cache=_cache_path(args.cache),
+        inits=args.inits,
     )
     print(report.markdown())
     csv_path, md_path = report.save(args.out)

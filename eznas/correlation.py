@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import csv
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 from joblib import Parallel, delayed
 
 from eznas.benchmark import AccuracyTable, load_table
@@ -17,7 +15,7 @@ from eznas.data import data_batch
 from eznas.metrics import COLUMNS, Correlation, correlate
 from eznas.progress import Progress
 from eznas.proxies import PROXIES, get_proxy
-from eznas.spaces import get_space
+from eznas.proxies.scoring import DEFAULT_CACHE, Scorer
 
 
 @dataclass
@@ -30,6 +28,7 @@ class CorrelationReport:
     scores: dict[str, np.ndarray]
     seconds: dict[str, float]  # seconds per network, per proxy
     input_source: str = ""
+    cached: int = 0  # scores answered by the score cache (warm)
     results: dict[str, Correlation] = field(init=False)
 
     def __post_init__(self):
@@ -49,7 +48,7 @@ class CorrelationReport:
             lines.append("| " + " | ".join(cells) + " |")
         title = (
             f"{self.space} / {self.dataset}: {len(self.indices)} networks, seed {self.seed}"
-            f"; inputs: {self.input_source or 'none'}"
+            f"; inputs: {self.input_source or 'none'}; {self.cached} scores from cache"
         )
         return title + "\n\n" + "\n".join(lines) + "\n"
 
@@ -81,21 +80,16 @@ def sample_indices(table: AccuracyTable, n: int | None, seed: int) -> np.ndarray
     return np.sort(np.random.default_rng(seed).choice(len(table), size=n, replace=False))
 
 
-def _score_chunk(space_name, archs, dataset, proxy_names, inputs, labels, seed):
-    space = get_space(space_name)
+def _score_chunk(space_name, archs, dataset, proxy_names, seed, data_dir, cache_path, inits):
+    scorer = Scorer(space_name, dataset, seed, data_dir=data_dir, cache=cache_path, inits=inits)
     scores = np.empty((len(archs), len(proxy_names)))
     seconds = np.zeros(len(proxy_names))
-    for i, arch in enumerate(archs):
-        for j, name in enumerate(proxy_names):
-            proxy = get_proxy(name)
-            start = time.perf_counter()
-            torch.manual_seed(seed)
-            model = space.build(arch, dataset)
-            batch = inputs[: proxy.batch_size] if inputs is not None else None
-            lab = labels[: proxy.batch_size] if labels is not None else None
-            scores[i, j] = proxy.score(model, batch, lab, seed=seed, arch=arch, space=space)
-            seconds[j] += time.perf_counter() - start
-    return scores, seconds
+    for j, name in enumerate(proxy_names):
+        before = scorer.compute_seconds
+        for i, arch in enumerate(archs):
+            scores[i, j] = scorer(arch, name)
+        seconds[j] = scorer.compute_seconds - before
+    return scores, seconds, scorer.hits
 
 
 def run_correlation(
@@ -107,30 +101,33 @@ def run_correlation(
     data_dir: str | os.PathLike | None = None,
     jobs: int = 1,
     progress: bool = True,
+    cache: str | os.PathLike | None = DEFAULT_CACHE,
+    inits: int = 1,
 ) -> CorrelationReport:
-    """Score ``n`` seeded-sampled networks with each proxy and correlate with test accuracy."""
+    """Score ``n`` seeded-sampled networks with each proxy and correlate with test accuracy.
+
+    Scores go through the score cache (``cache=None`` disables it), so a rerun is instant
+    and an interrupted run resumes; ``seconds`` stay the cold computation time.
+    """
     names = sorted(PROXIES) if list(proxies) == ["all"] else list(proxies)
     for name in names:
         get_proxy(name)
     table = load_table(space, data_dir)
     if dataset not in table.datasets:
-        raise ValueError(
-            f"dataset {dataset!r} not in ground truth; has: {', '.join(table.datasets)}"
-        )
+        known = ", ".join(table.datasets)
+        raise ValueError(f"dataset {dataset!r} not in ground truth; has: {known}")
     indices = sample_indices(table, n, seed)
     archs = [table.arch(int(i)) for i in indices]
-    needs_data = [get_proxy(p) for p in names if get_proxy(p).needs_data]
-    inputs = labels = None
     source = ""
-    if needs_data:
-        batch_size = max(p.batch_size for p in needs_data)
-        inputs, labels, source = data_batch(dataset, batch_size, seed, data_dir)
+    if any(get_proxy(p).needs_data for p in names):
+        source = data_batch(dataset, 1, seed, data_dir)[2]
     chunks = [archs[i : i + 50] for i in range(0, len(archs), 50)]
     parts = []
     meter = Progress(len(archs), "networks scored", enabled=progress)
     with Parallel(n_jobs=jobs, return_as="generator") as parallel:
         calls = (
-            delayed(_score_chunk)(space, c, dataset, names, inputs, labels, seed) for c in chunks
+            delayed(_score_chunk)(space, c, dataset, names, seed, data_dir, cache, inits)
+            for c in chunks
         )
         for part in parallel(calls):
             parts.append(part)
@@ -147,4 +144,5 @@ def run_correlation(
         scores={p: scores[:, j] for j, p in enumerate(names)},
         seconds={p: float(seconds[j]) for j, p in enumerate(names)},
         input_source=source,
+        cached=sum(p[2] for p in parts),
     )
