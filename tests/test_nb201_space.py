@@ -3,10 +3,10 @@ import pytest
 import torch
 
 from eznas.proxies.cost import count_flops, count_params
-from eznas.spaces.nb201 import OPS, parse_arch
+from eznas.spaces.nb201 import OPS, format_arch, parse_arch
 from eznas.spaces.nb201_net import EDGES
 
-ALL_CONV3 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+ALL_CONV3 = format_arch(["nor_conv_3x3"] * 6)
 SIZES = {"cifar10": 32, "cifar100": 32, "ImageNet16-120": 16}
 
 

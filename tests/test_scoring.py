@@ -33,7 +33,7 @@ def test_correlation_resumes_from_cache(tmp_path):
     cache = tmp_path / "s.sqlite"
     partial = run_correlation(proxies=["params"], n=30, seed=1, cache=cache, progress=False)
     assert partial.cached == 0
-    # a larger run over a superset of networks re-uses what the first run scored
+    # the same report again is answered entirely from the cache
     full = run_correlation(proxies=["params"], n=30, seed=1, cache=cache, progress=False)
     assert full.cached == 30
     np.testing.assert_array_equal(partial.scores["params"], full.scores["params"])
