@@ -7,6 +7,7 @@ adds its options to an argparse parser and ``run`` calls the Python API.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable
 
@@ -16,13 +17,35 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {}
 
 
 def command(name: str, help: str):
-    """Register ``configure(parser)``; the decorated function's ``.run`` is set below it."""
+    """Register ``configure(parser)``; the decorated function's ``.run`` is set below it.
+
+    Sections (one per stage) follow ``main``; add a new one at the end of the file.
+    """
 
     def add(configure: Callable) -> Callable:
         COMMANDS[name] = (help, configure, lambda args: configure.run(args))
         return configure
 
     return add
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="eznas", description="Evolve zero-cost NAS proxies and search with them."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (help_text, configure, _) in COMMANDS.items():
+        configure(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command][2](args)
+    except (ValueError, FileNotFoundError, KeyError) as err:
+        print(f"eznas {args.command}: error: {err}", file=sys.stderr)
+        return 2
 
 
 def _data_option(parser: argparse.ArgumentParser) -> None:
@@ -134,24 +157,58 @@ def correlate_run(args: argparse.Namespace) -> int:
 correlate_options.run = correlate_run
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="eznas", description="Evolve zero-cost NAS proxies and search with them."
+# ---------------------------------------------------------------- bench
+@command("bench", "build your own benchmark by short training (eznas bench build ...)")
+def bench_options(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="bench_action", required=True)
+    build = actions.add_parser("build", help="train sampled archs and write an accuracy CSV")
+    build.add_argument("--space", default="nb201")
+    build.add_argument("--dataset", default="digits", help="digits (offline) or an image dataset")
+    _data_option(build)
+    build.add_argument("-n", type=int, default=1000, help="architectures to train")
+    build.add_argument("--seed", type=int, default=0)
+    build.add_argument("--channels", type=int, default=8, help="channels of the first stage")
+    build.add_argument("--cells", type=int, default=1, help="cells per stage")
+    build.add_argument("--epochs", type=int, default=1)
+    build.add_argument("--batch-size", type=int, default=32)
+    build.add_argument("--lr", type=float, default=0.1)
+    build.add_argument("--test-size", type=int, default=500, help="held-out test images")
+    build.add_argument(
+        "--train-size", type=int, default=None, help="cap on training images (default: the rest)"
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    for name, (help_text, configure, _) in COMMANDS.items():
-        configure(sub.add_parser(name, help=help_text, description=help_text))
-    return parser
+    build.add_argument(
+        "--noise-subset", type=int, default=100, help="networks also trained with seed + 1"
+    )
+    build.add_argument("--jobs", type=int, default=1)
+    build.add_argument("--out", required=True, metavar="CSV")
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return COMMANDS[args.command][2](args)
-    except (ValueError, FileNotFoundError, KeyError) as err:
-        print(f"eznas {args.command}: error: {err}", file=sys.stderr)
-        return 2
+def bench_run(args: argparse.Namespace) -> int:
+    from eznas.bench import BenchmarkSpec, Recipe, build_benchmark
+
+    recipe = Recipe(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        test_size=args.test_size,
+        train_size=args.train_size,
+    )
+    spec = BenchmarkSpec(
+        space=args.space,
+        dataset=args.dataset,
+        n=args.n,
+        seed=args.seed,
+        channels=args.channels,
+        cells=args.cells,
+        noise_subset=args.noise_subset,
+        recipe=recipe,
+    )
+    out = build_benchmark(spec, args.out, jobs=args.jobs, data_dir=args.data)
+    sidecar = json.loads(out.with_suffix(".json").read_text())
+    print(f"wrote {out} ({out.stat().st_size / 1024:.1f} KiB) and {out.with_suffix('.json')}")
+    tau, pairs = sidecar["seed_to_seed_kendall"], sidecar["noise_subset"]
+    print(f"seed-to-seed Kendall tau on {pairs} networks: {tau}")
+    return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+bench_options.run = bench_run

@@ -25,6 +25,6 @@ def test_cli_errors_name_the_bad_value(capsys):
 
 def test_console_script_info():
     result = subprocess.run(
-        [sys.executable, "-m", "eznas.cli", "info"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "eznas", "info"], capture_output=True, text=True, check=True
     )
     assert "nb201" in result.stdout and "cifar-10-batches-py" in result.stdout

@@ -29,6 +29,8 @@ DATASETS: dict[str, DatasetInfo] = {
     "ImageNet16-120": DatasetInfo(
         "ImageNet16-120", 120, 16, _scaled(122.68, 116.66, 104.01), _scaled(63.22, 61.26, 65.09)
     ),
+    # scikit-learn's 8x8 handwritten digits, grey replicated to 3 channels: ships offline.
+    "digits": DatasetInfo("digits", 10, 8, (0.3053,) * 3, (0.3760,) * 3),
 }
 
 

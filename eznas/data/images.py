@@ -72,6 +72,16 @@ def _imagenet16_120(folder: Path) -> ImageSet:
     return ImageSet(np.concatenate(images), np.concatenate(labels), str(folder))
 
 
+def _digits() -> ImageSet:
+    """scikit-learn's bundled 8x8 digits (1,797 images, 0..16 grey levels) as 3-channel uint8."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    grey = np.round(digits.images * (255 / 16)).astype(np.uint8)
+    images = np.repeat(grey[:, None], 3, axis=1)
+    return ImageSet(images, digits.target.astype(np.int64), "sklearn.datasets.load_digits")
+
+
 def _resize_to_16(images: np.ndarray) -> np.ndarray:
     """2x2 average pooling: 32x32 CIFAR images as 16x16 stand-ins for ImageNet16-120."""
     n = images.shape[0]
@@ -81,6 +91,8 @@ def _resize_to_16(images: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=4)
 def _load_cached(dataset: str, root: str | None) -> ImageSet:
+    if dataset == "digits":
+        return _digits()
     loaders = {"cifar10": _cifar10, "cifar100": _cifar100, "ImageNet16-120": _imagenet16_120}
     if dataset not in loaders:
         raise ValueError(f"unknown dataset {dataset!r}; available: {', '.join(loaders)}")
@@ -96,5 +108,8 @@ def _load_cached(dataset: str, root: str | None) -> ImageSet:
 
 
 def load_images(dataset: str, data_dir: str | os.PathLike | None = None) -> ImageSet:
-    """All images of ``dataset``; CIFAR-10 images stand in where the dataset is absent."""
+    """All images of ``dataset``; CIFAR-10 images stand in where the dataset is absent.
+
+    ``digits`` needs no data folder: it ships inside scikit-learn.
+    """
     return _load_cached(dataset, None if data_dir is None else str(data_dir))

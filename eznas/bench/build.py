@@ -1,0 +1,142 @@
+"""Build a benchmark: train sampled architectures and write an NB201-format accuracy CSV.
+
+Results are appended, one JSON line per trained network, to ``<out>.partial.jsonl`` and
+fsynced, so a killed build loses at most the networks in flight; rerunning the same
+command skips what is done. The CSV (``index,arch,<dataset>``) and a sidecar
+``<out>.json`` (recipe, space options, seeds, command, seed-to-seed Kendall tau, build time)
+are written atomically once every network is trained.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from joblib import Parallel, delayed
+
+from eznas.bench.train import Recipe, split_data, train_and_test
+from eznas.metrics import kendall
+from eznas.progress import Progress
+from eznas.spaces import get_space
+
+
+@dataclass(frozen=True)
+class BenchmarkSpec:
+    space: str = "nb201"
+    dataset: str = "digits"
+    n: int = 1000
+    seed: int = 0
+    channels: int = 8
+    cells: int = 1
+    noise_subset: int = 100  # networks also trained with seed + 1
+    recipe: Recipe = Recipe()
+
+    def space_options(self) -> dict:
+        return {"channels": self.channels, "cells": self.cells}
+
+
+def sample_archs(spec: BenchmarkSpec) -> list[str]:
+    """``n`` distinct archs drawn by ``seed`` (every arch when n covers the space)."""
+    space = get_space(spec.space, **spec.space_options())
+    if spec.n >= len(space):
+        return list(space)
+    rng = np.random.default_rng(spec.seed)
+    seen: dict[str, None] = {}
+    while len(seen) < spec.n:
+        seen.setdefault(space.sample(rng), None)
+    return list(seen)
+
+
+def _train_chunk(spec: BenchmarkSpec, jobs: list[tuple[str, int]], data_dir) -> list[dict]:
+    torch.set_num_threads(1)
+    space = get_space(spec.space, **spec.space_options())
+    data = split_data(spec.dataset, spec.recipe, data_dir)
+    rows = []
+    for arch, seed in jobs:
+        start = time.perf_counter()
+        accuracy = train_and_test(space, arch, spec.dataset, data, spec.recipe, seed)
+        seconds = time.perf_counter() - start
+        rows.append({"arch": arch, "seed": seed, "accuracy": accuracy, "seconds": seconds})
+    return rows
+
+
+def _read_partial(path: Path) -> dict[tuple[str, int], dict]:
+    done: dict[tuple[str, int], dict] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:  # a line cut short by a kill
+                continue
+            done[(row["arch"], row["seed"])] = row
+    return done
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def build_benchmark(
+    spec: BenchmarkSpec,
+    out: str | os.PathLike,
+    *,
+    jobs: int = 1,
+    data_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+    command: str | None = None,
+) -> Path:
+    """Train every network of ``spec`` (resuming a partial build) and write the CSV."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    archs = sample_archs(spec)
+    todo = [(a, spec.seed) for a in archs]
+    todo += [(a, spec.seed + 1) for a in archs[: spec.noise_subset]]
+    partial = out.with_name(out.name + ".partial.jsonl")
+    done = _read_partial(partial)
+    missing = [job for job in todo if job not in done]
+    started = time.perf_counter()
+    meter = Progress(len(todo), "networks trained", enabled=progress, done=len(todo) - len(missing))
+    chunk = max(1, min(8, len(missing) // max(1, 4 * jobs)))
+    with partial.open("a") as log, Parallel(n_jobs=jobs, return_as="generator") as parallel:
+        calls = (
+            delayed(_train_chunk)(spec, missing[i : i + chunk], data_dir)
+            for i in range(0, len(missing), chunk)
+        )
+        for rows in parallel(calls):
+            for row in rows:
+                log.write(json.dumps(row) + "\n")
+                done[(row["arch"], row["seed"])] = row
+            log.flush()
+            os.fsync(log.fileno())
+            meter.update(len(rows))
+    meter.close()
+    first = np.array([done[(a, spec.seed)]["accuracy"] for a in archs])
+    noise = archs[: spec.noise_subset]
+    second = np.array([done[(a, spec.seed + 1)]["accuracy"] for a in noise])
+    lines = [f"index,arch,{spec.dataset}"]
+    lines += [f"{i},{a},{acc:.4f}" for i, (a, acc) in enumerate(zip(archs, first, strict=True))]
+    _write_atomic(out, "\n".join(lines) + "\n")
+    sidecar = {
+        "space": spec.space,
+        "space_options": spec.space_options(),
+        "dataset": spec.dataset,
+        "n": len(archs),
+        "seed": spec.seed,
+        "recipe": spec.recipe.as_dict(),
+        "noise_subset": len(noise),
+        "seed_to_seed_kendall": kendall(first[: len(noise)], second) if len(noise) > 1 else None,
+        "train_seconds_total": float(sum(r["seconds"] for r in done.values())),
+        "wall_seconds_last_session": time.perf_counter() - started,
+        "command": command or shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+    }
+    _write_atomic(out.with_suffix(".json"), json.dumps(sidecar, indent=2) + "\n")
+    return out
