@@ -1,0 +1,1 @@
+"""Genetic programming of zero-cost proxies: ops, programs, fitness, evolution, export."""

@@ -1,0 +1,339 @@
+"""EZNAS Algorithm 1: evolve valid programs maximising the min-Kendall fitness.
+
+Each generation: floor(n/2) valid offspring from DEAP's ``varOr`` (crossover of random
+subtrees keeping the first child, mutation replacing a random subtree by a random tree,
+reproduction), plus floor(n/2) fresh random valid programs for diversity; the fitness of the
+whole population is recomputed on a new task draw. Algorithm 1 as printed has no
+selection step, so ``varOr`` gets a tournament-selected copy of the population
+(``tournsize=1`` reproduces Algorithm 1 literally). Trees are limited to height 10.
+
+All randomness comes from Python's ``random`` (which DEAP uses), seeded once and saved in
+every checkpoint, so a resumed run continues exactly as an uninterrupted one. Fitness runs
+in-process, with joblib (``jobs``), or on a Dask cluster (``scheduler``); workers load the
+task statistics once per process and receive only program strings.
+"""
+
+from __future__ import annotations
+
+import operator
+import random
+import signal
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from deap import algorithms, base, creator, gp, tools
+
+from eznas.gp import checkpoint as ck
+from eznas.gp.fitness import TaskSpec, draw, fitness_chunk, load_task
+from eznas.gp.program import check_shapes, compile_tree, evaluate, make_pset
+
+if not hasattr(creator, "EZNASFitness"):
+    creator.create("EZNASFitness", base.Fitness, weights=(1.0,))
+    creator.create("EZNASIndividual", gp.PrimitiveTree, fitness=creator.EZNASFitness)
+
+
+@dataclass
+class EvolveConfig:
+    """Every setting of a run; saved as ``config.json`` in the run folder."""
+
+    caches: list[str]
+    population: int = 100
+    generations: int = 50
+    seed: int = 0
+    s: int = 4  # pairs drawn per generation (capped at the number of caches)
+    per_pair: int = 20  # networks drawn per pair
+    n_task: int = 80  # fixed task networks per cache
+    to_scalar: str = "mean"
+    aggregate: str = "mean"
+    cxpb: float = 0.5
+    mutpb: float = 0.3
+    tournsize: int = 3
+    max_height: int = 10
+    init_min: int = 1
+    init_max: int = 4
+    validation: int = 4  # networks per pair for the finiteness check (plus one per shape)
+    hall_of_fame: int = 10
+    jobs: int = 1
+    scheduler: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.population < 2:
+            raise ValueError(f"population must be >= 2, got {self.population}")
+        if not self.caches:
+            raise ValueError("no statistics caches given")
+        if self.cxpb + self.mutpb > 1:
+            raise ValueError(f"cxpb + mutpb must be <= 1, got {self.cxpb} + {self.mutpb}")
+
+    def spec(self) -> TaskSpec:
+        return TaskSpec(
+            tuple(str(c) for c in self.caches),
+            self.n_task,
+            self.seed,
+            to_scalar=self.to_scalar,
+            aggregate=self.aggregate,
+        )
+
+
+@dataclass
+class EvolveResult:
+    folder: Path
+    generation: int
+    population: list[str]
+    fitness: list[float]
+    hall_of_fame: list[tuple[str, float]]
+    interrupted: bool = False
+    log: list[dict] = field(default_factory=list)
+
+    def best(self) -> tuple[str, float]:
+        """The fittest program of the final population."""
+        scores = [(-np.inf if np.isnan(f) else f) for f in self.fitness]
+        i = int(np.argmax(scores))
+        return self.population[i], self.fitness[i]
+
+
+class Interrupted(BaseException):
+    """Raised by the SIGINT/SIGTERM handler; the run saves and exits cleanly."""
+
+
+class Evolver:
+    """One run: the DEAP toolbox, the task data, validity checks and fitness evaluation."""
+
+    def __init__(self, config: EvolveConfig):
+        self.config = config
+        self.spec = config.spec()
+        self.pset = make_pset()
+        self.pairs = load_task(self.spec)
+        self.sizes = [len(p.indices) for p in self.pairs]
+        self.checks = [
+            p.blocks.subset(_validation_positions(p, config.validation)) for p in self.pairs
+        ]
+        self._valid: dict[str, bool] = {}
+        tb = base.Toolbox()
+        tb.register(
+            "expr", gp.genHalfAndHalf, pset=self.pset, min_=config.init_min, max_=config.init_max
+        )
+        tb.register("mate", gp.cxOnePoint)
+        tb.register("expr_mut", gp.genFull, min_=0, max_=2)
+        tb.register("mutate", gp.mutUniform, expr=tb.expr_mut, pset=self.pset)
+        limit = gp.staticLimit(key=operator.attrgetter("height"), max_value=config.max_height)
+        tb.decorate("mate", limit)
+        tb.decorate("mutate", limit)
+        self.toolbox = tb
+
+    # ------------------------------------------------------------ validity
+    def valid(self, ind: gp.PrimitiveTree) -> bool:
+        """Runs on every shape group and gives finite scores on the validation networks."""
+        text = str(ind)
+        if text not in self._valid:
+            program = compile_tree(ind)
+            ok = ind.height <= self.config.max_height and all(
+                check_shapes(program, p.blocks) for p in self.pairs
+            )
+            for blocks in self.checks:
+                if not ok:
+                    break
+                scores = evaluate([program], blocks, self.config.to_scalar, self.config.aggregate)
+                ok = bool(np.isfinite(scores).all()) and np.ptp(scores) > 0
+            self._valid[text] = ok
+        return self._valid[text]
+
+    def random_valid(self, n: int) -> list:
+        out = []
+        for _ in range(10_000 * max(n, 1)):
+            if len(out) == n:
+                return out
+            ind = creator.EZNASIndividual(self.toolbox.expr())
+            if self.valid(ind):
+                out.append(ind)
+        raise RuntimeError(f"found only {len(out)} of {n} valid random programs")
+
+    def offspring(self, population: list) -> list:
+        """floor(n/2) valid children of a tournament-selected copy of the population."""
+        want, out = len(population) // 2, []
+        while len(out) < want:
+            parents = tools.selTournament(population, len(population), self.config.tournsize)
+            children = algorithms.varOr(
+                parents, self.toolbox, want - len(out), self.config.cxpb, self.config.mutpb
+            )
+            out.extend(c for c in children if self.valid(c))
+        return out
+
+    # ------------------------------------------------------------ fitness
+    def evaluate(self, population: list, rng: random.Random) -> dict:
+        sample = draw(rng, self.sizes, self.config.s, self.config.per_pair)
+        texts = sorted({str(ind) for ind in population})
+        values = dict(zip(texts, self._fitness(sample, texts), strict=True))
+        for ind in population:
+            f = values[str(ind)]
+            ind.fitness.values = (f if np.isfinite(f) else -np.inf,)
+        return {"pairs": [self.pairs[p].name for p, _ in sample], "programs": len(texts)}
+
+    def _fitness(self, sample, texts: list[str]) -> np.ndarray:
+        cfg = self.config
+        if cfg.jobs == 1 and not cfg.scheduler:
+            return fitness_chunk(self.spec, sample, texts)
+        from joblib import Parallel, delayed, parallel_config
+
+        chunks = [
+            c for c in np.array_split(np.array(texts, dtype=object), 2 * max(cfg.jobs, 1)) if len(c)
+        ]
+        calls = (delayed(fitness_chunk)(self.spec, sample, list(c)) for c in chunks)
+        if cfg.scheduler:
+            from dask.distributed import Client
+
+            with Client(cfg.scheduler), parallel_config(backend="dask"):
+                parts = Parallel(n_jobs=-1)(calls)
+        else:
+            parts = Parallel(n_jobs=cfg.jobs)(calls)
+        return np.concatenate(parts)
+
+
+def _validation_positions(pair, count: int) -> list[int]:
+    """The first ``count`` task networks plus one network holding each shape group."""
+    positions = set(range(min(count, len(pair.indices))))
+    positions.update(int(g.net[0]) for g in pair.blocks.groups)
+    return sorted(positions)
+
+
+def _restore(texts: list[str], fitness: list, pset) -> list:
+    population = []
+    for text, f in zip(texts, fitness, strict=True):
+        ind = creator.EZNASIndividual(gp.PrimitiveTree.from_string(text, pset))
+        ind.fitness.values = (-np.inf if f is None else f,)
+        population.append(ind)
+    return population
+
+
+def _fitness_value(ind) -> float:
+    f = ind.fitness.values[0]
+    return float("nan") if not np.isfinite(f) else float(f)
+
+
+def _save(folder: Path, generation: int, population: list, hof, rng_state, elapsed: float) -> None:
+    ck.write_json(
+        folder / ck.CHECKPOINT,
+        {
+            "generation": generation,
+            "population": [str(i) for i in population],
+            "fitness": [ck.encode_fitness(_fitness_value(i)) for i in population],
+            "hall_of_fame": [[str(i), ck.encode_fitness(_fitness_value(i))] for i in hof],
+            "random_state": ck.encode_random_state(rng_state),
+            "elapsed": elapsed,
+        },
+    )
+
+
+def evolve(
+    config: EvolveConfig | None = None,
+    out: str | Path = "runs/evolve",
+    *,
+    resume: bool = False,
+    generations: int | None = None,
+    verbose: bool = True,
+) -> EvolveResult:
+    """Run (or with ``resume=True`` continue) an evolution in the run folder ``out``.
+
+    On resume the saved config is used; ``generations`` may extend it. SIGINT/SIGTERM
+    save the last finished generation and return with ``interrupted=True``.
+    """
+    folder = Path(out)
+    if resume:
+        config = EvolveConfig(**ck.read_json(folder / ck.CONFIG))
+    elif config is None:
+        raise ValueError("give a config, or resume=True with an existing run folder")
+    elif (folder / ck.CHECKPOINT).exists():
+        raise ValueError(f"{folder} already holds a run; use resume=True or another folder")
+    if generations is not None:
+        config.generations = generations
+    folder.mkdir(parents=True, exist_ok=True)
+    ck.write_json(folder / ck.CONFIG, asdict(config))
+    evolver = Evolver(config)
+    hof = tools.HallOfFame(config.hall_of_fame)
+
+    if resume:
+        state = ck.read_json(folder / ck.CHECKPOINT)
+        generation, elapsed = state["generation"], state["elapsed"]
+        population = _restore(state["population"], state["fitness"], evolver.pset)
+        hof.update(_restore(*zip(*state["hall_of_fame"], strict=True), evolver.pset))
+        ck.trim_log(folder, generation)
+        random.setstate(ck.decode_random_state(state["random_state"]))
+    else:
+        random.seed(config.seed)
+        generation, elapsed = 0, 0.0
+
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def stop(signum, frame):
+        raise Interrupted(signal.Signals(signum).name)
+
+    interrupted = False
+    try:
+        for sig in previous:
+            signal.signal(sig, stop)
+        if not resume:
+            started = time.perf_counter()
+            population = evolver.random_valid(config.population)
+            info = evolver.evaluate(population, random)
+            hof.update(population)
+            elapsed += time.perf_counter() - started
+            _log_generation(folder, 0, population, info, elapsed, elapsed, config, verbose)
+            _save(folder, 0, population, hof, random.getstate(), elapsed)
+        while generation < config.generations:
+            started = time.perf_counter()
+            n2 = config.population // 2
+            children = evolver.offspring(population) + evolver.random_valid(n2)
+            info = evolver.evaluate(children, random)
+            hof.update(children)
+            took = time.perf_counter() - started
+            generation, population, elapsed = generation + 1, children, elapsed + took
+            _log_generation(folder, generation, population, info, took, elapsed, config, verbose)
+            _save(folder, generation, population, hof, random.getstate(), elapsed)
+    except Interrupted as why:
+        interrupted = True
+        if verbose:
+            print(
+                f"{why}: stopped; checkpoint of generation {generation} in {folder}",
+                file=sys.stderr,
+            )
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return EvolveResult(
+        folder,
+        generation,
+        [str(i) for i in population],
+        [_fitness_value(i) for i in population],
+        [(str(i), _fitness_value(i)) for i in hof],
+        interrupted,
+        ck.read_log(folder),
+    )
+
+
+def _log_generation(folder, generation, population, info, took, elapsed, config, verbose) -> None:
+    values = [_fitness_value(i) for i in population]
+    finite = [v for v in values if np.isfinite(v)]
+    best = max(population, key=lambda i: i.fitness.values[0])
+    entry = {
+        "generation": generation,
+        "best": max(finite) if finite else None,
+        "median": statistics.median(finite) if finite else None,
+        "valid": len(finite) / len(values),
+        "seconds": round(took, 3),
+        "elapsed": round(elapsed, 3),
+        "best_program": str(best),
+        **info,
+    }
+    ck.append_log(folder, entry)
+    if verbose and finite:
+        eta = (config.generations - generation) * elapsed / max(generation + 1, 1)
+        print(
+            f"gen {generation}/{config.generations}  best {entry['best']:.4f}  "
+            f"median {entry['median']:.4f}  valid {entry['valid']:.2f}  {took:.1f}s  "
+            f"ETA {eta / 60:.1f} min  {entry['best_program']}",
+            file=sys.stderr,
+            flush=True,
+        )

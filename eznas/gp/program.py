@@ -1,0 +1,254 @@
+"""Programs (DEAP expression trees over the 22 RCB statistics) and their evaluation.
+
+A program is applied to every RCB of a network, reduced to one number per RCB by
+``to_scalar`` and aggregated over the network's RCBs (EZNAS-A: mean and mean). Evaluation
+is vectorised: the RCBs of all networks are grouped by the shapes of their tensors
+(``BlockSet``), each group is stacked into one tensor per kind, the tree runs once per group
+(one op call per node, not per block) and the per-block values are segmented back to
+networks. Subtrees shared across a population are computed once per group (``memo``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from deap import gp
+
+from eznas.gp.ops import OPS, Shape, ShapeError, get_op, op_l2, op_mean, op_sum
+from eznas.stats import KINDS
+
+TO_SCALAR: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "mean": op_mean,
+    "l2": op_l2,
+    "sum": op_sum,
+}
+AGGREGATIONS = ("mean", "sum", "amax", "amin")
+SIGNATURE_KINDS = ("T1_D", "T3", "T4_D")
+MEMO_BYTES = 256 * 2**20  # per shape group; larger intermediate results are recomputed
+
+
+def make_pset() -> gp.PrimitiveSet:
+    """DEAP primitive set: the registered ops as primitives, the 22 kinds as terminals."""
+    pset = gp.PrimitiveSet("EZNAS", len(KINDS))
+    pset.renameArguments(**{f"ARG{i}": kind for i, kind in enumerate(KINDS)})
+    for op in OPS.values():
+        pset.addPrimitive(op.fn, op.arity, name=op.name)
+    return pset
+
+
+@dataclass(frozen=True)
+class Node:
+    """One node of a compiled tree; ``key`` is its subtree's text, used to share results."""
+
+    key: str
+    name: str
+    args: tuple[Node, ...] = ()
+
+    @property
+    def is_kind(self) -> bool:
+        return not self.args
+
+
+@dataclass(frozen=True)
+class Program:
+    text: str
+    root: Node
+    kinds: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def compile_tree(tree: gp.PrimitiveTree | str, pset: gp.PrimitiveSet | None = None) -> Program:
+    """A DEAP tree (or its string) as a ``Program``; unknown names raise ValueError."""
+    if isinstance(tree, str):
+        try:
+            tree = gp.PrimitiveTree.from_string(tree, pset or make_pset())
+        except (TypeError, IndexError, KeyError) as err:
+            raise ValueError(f"cannot parse program {tree!r}: {err}") from None
+    nodes = list(tree)
+
+    def build(i: int) -> tuple[Node, int]:
+        node = nodes[i]
+        if node.arity == 0:
+            kind = node.format()
+            if kind not in KINDS:
+                raise ValueError(f"unknown terminal {kind!r}; allowed: {', '.join(KINDS)}")
+            return Node(kind, kind), i + 1
+        get_op(node.name)
+        args, j = [], i + 1
+        for _ in range(node.arity):
+            arg, j = build(j)
+            args.append(arg)
+        key = f"{node.name}({', '.join(a.key for a in args)})"
+        return Node(key, node.name, tuple(args)), j
+
+    root, _ = build(0)
+    kinds = sorted({n.format() for n in nodes if n.arity == 0}, key=KINDS.index)
+    return Program(root.key, root, tuple(kinds))
+
+
+def output_shape(node: Node, shapes: dict[str, Shape]) -> Shape:
+    """Item shape of ``node``'s result for blocks with these kind shapes; ShapeError if invalid."""
+    if node.is_kind:
+        return shapes[node.name]
+    return get_op(node.name).shape(*(output_shape(a, shapes) for a in node.args))
+
+
+def run(node: Node, tensors: dict[str, torch.Tensor], memo: dict | None = None) -> torch.Tensor:
+    """Value of ``node`` on stacked tensors; ``memo`` shares subtree results between calls."""
+    if node.is_kind:
+        return tensors[node.name]
+    if memo is not None and node.key in memo:
+        return memo[node.key]
+    out = get_op(node.name).fn(*(run(a, tensors, memo) for a in node.args))
+    if memo is not None:
+        size = out.numel() * out.element_size()
+        if memo.get("__bytes__", 0) + size <= MEMO_BYTES:
+            memo[node.key] = out
+            memo["__bytes__"] = memo.get("__bytes__", 0) + size
+    return out
+
+
+# ---------------------------------------------------------------- stacked statistics
+@dataclass
+class BlockGroup:
+    """All RCBs (of any networks) whose tensors have the same shapes, stacked on axis 0."""
+
+    net: np.ndarray  # (G,) position of each block's network in the BlockSet
+    tensors: dict[str, torch.Tensor]  # kind -> (G, *item shape)
+    shapes: dict[str, Shape] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.shapes = {k: tuple(t.shape[1:]) for k, t in self.tensors.items()}
+
+
+@dataclass
+class BlockSet:
+    """The RCB statistics of ``n_networks`` networks, grouped by tensor shapes."""
+
+    groups: list[BlockGroup]
+    n_networks: int
+
+    @classmethod
+    def build(
+        cls, read: Callable[[str], Sequence[Sequence[object]]], kinds: Iterable[str]
+    ) -> BlockSet:
+        """Stack the RCBs given by ``read(kind) -> per network, per RCB array``, kind by kind.
+
+        Groups are keyed by the shapes of T1_D, T3 and T4_D (which fix all other shapes);
+        reading one kind at a time keeps peak memory near one kind above the result.
+        """
+        kinds = list(kinds)
+        keys = [k for k in SIGNATURE_KINDS if k in kinds] or kinds[:1]
+        shapes = [read(k) for k in keys]
+        n = len(shapes[0])
+        buckets: dict[tuple, list[tuple[int, int]]] = {}
+        for pos in range(n):
+            if not len(shapes[0][pos]):
+                raise ValueError(f"network at position {pos} has no RCB statistics")
+            for b in range(len(shapes[0][pos])):
+                sig = tuple(tuple(np.shape(s[pos][b])) for s in shapes)
+                buckets.setdefault(sig, []).append((pos, b))
+        members = list(buckets.values())
+        tensors: list[dict[str, torch.Tensor]] = [{} for _ in members]
+        for kind in kinds:
+            data = shapes[keys.index(kind)] if kind in keys else read(kind)
+            for g, pairs in enumerate(members):
+                tensors[g][kind] = torch.stack(
+                    [torch.as_tensor(np.asarray(data[p][b]), dtype=torch.float32) for p, b in pairs]
+                )
+            del data
+        groups = [
+            BlockGroup(np.array([p for p, _ in pairs]), t)
+            for pairs, t in zip(members, tensors, strict=True)
+        ]
+        return cls(groups, n)
+
+    @classmethod
+    def from_blocks(cls, networks: Sequence[Sequence[dict[str, object]]]) -> BlockSet:
+        """From per-network lists of per-RCB ``{kind: tensor or array}`` dicts."""
+        if not networks or not networks[0]:
+            raise ValueError("no networks or no RCBs to stack")
+        return cls.build(lambda k: [[b[k] for b in blocks] for blocks in networks], networks[0][0])
+
+    def subset(self, positions: Sequence[int]) -> BlockSet:
+        """The networks at ``positions`` (in that order), as a new BlockSet."""
+        remap = np.full(self.n_networks, -1)
+        remap[np.asarray(positions)] = np.arange(len(positions))
+        groups = []
+        for g in self.groups:
+            keep = np.flatnonzero(remap[g.net] >= 0)
+            if len(keep):
+                idx = torch.as_tensor(keep)
+                groups.append(
+                    BlockGroup(remap[g.net[keep]], {k: t[idx] for k, t in g.tensors.items()})
+                )
+        return BlockSet(groups, len(positions))
+
+    def kinds(self) -> set[str]:
+        return set.intersection(*(set(g.tensors) for g in self.groups))
+
+
+def check_shapes(program: Program, blocks: BlockSet) -> bool:
+    """True if every op's shape rule holds on every shape group of ``blocks``."""
+    try:
+        for g in blocks.groups:
+            output_shape(program.root, g.shapes)
+    except ShapeError:
+        return False
+    return True
+
+
+def _aggregate(values: np.ndarray, net: np.ndarray, n: int, how: str) -> np.ndarray:
+    """Per-network reduction of per-block values (P, blocks) -> (P, n)."""
+    src = torch.from_numpy(values)
+    index = torch.from_numpy(net).expand_as(src)
+    out = torch.zeros(values.shape[0], n, dtype=src.dtype)
+    return out.scatter_reduce_(1, index, src, reduce=how, include_self=False).numpy()
+
+
+def evaluate(
+    programs: Sequence[Program],
+    blocks: BlockSet,
+    to_scalar: str = "mean",
+    aggregate: str = "mean",
+) -> np.ndarray:
+    """Scores (len(programs), n_networks) as float64; a row of NaN marks an invalid program.
+
+    Invalid: a shape rule fails on some group, an op raises, or any score is not finite.
+    """
+    if to_scalar not in TO_SCALAR:
+        raise ValueError(f"to_scalar {to_scalar!r}; allowed: {', '.join(TO_SCALAR)}")
+    if aggregate not in AGGREGATIONS:
+        raise ValueError(f"aggregate {aggregate!r}; allowed: {', '.join(AGGREGATIONS)}")
+    reduce = TO_SCALAR[to_scalar]
+    ok = np.array([check_shapes(p, blocks) for p in programs], dtype=bool)
+    per_block, nets = [], []
+    with torch.no_grad():
+        for g in blocks.groups:
+            memo: dict = {}
+            values = np.full((len(programs), len(g.net)), np.nan)
+            for i, p in enumerate(programs):
+                if not ok[i]:
+                    continue
+                try:
+                    values[i] = reduce(run(p.root, g.tensors, memo)).double().numpy()
+                except (RuntimeError, ValueError):
+                    ok[i] = False
+            per_block.append(values)
+            nets.append(g.net)
+    scores = _aggregate(
+        np.concatenate(per_block, 1), np.concatenate(nets), blocks.n_networks, aggregate
+    )
+    scores[~ok] = np.nan
+    scores[~np.isfinite(scores).all(1)] = np.nan
+    return scores
+
+
+def parse_many(texts: Iterable[str]) -> list[Program]:
+    pset = make_pset()
+    return [compile_tree(t, pset) for t in texts]
