@@ -157,6 +157,48 @@ def correlate_run(args: argparse.Namespace) -> int:
 correlate_options.run = correlate_run
 
 
+# ---------------------------------------------------------------- collect
+@command("collect", "collect RCB/CBR network statistics into an HDF5 statistics cache")
+def collect_options(parser: argparse.ArgumentParser) -> None:
+    _space_dataset_options(parser)
+    _data_option(parser)
+    parser.add_argument("-n", type=int, default=80, help="networks to sample (default 80)")
+    parser.add_argument("--seed", type=int, default=0, help="sampling, weights and inputs")
+    parser.add_argument("--batch-size", type=int, default=1, help="B of D/N/P (default 1)")
+    parser.add_argument(
+        "--indices", type=int, nargs="+", default=None, help="benchmark indices instead of -n"
+    )
+    parser.add_argument("--pattern", default="rcb", help="block pattern: rcb or cbr")
+    parser.add_argument("--dtype", default="float32", help="storage: float32 or float16")
+    parser.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
+    parser.add_argument(
+        "--out", default="statistics_cache", metavar="DIR", help="cache folder"
+    )
+
+
+def collect_run(args: argparse.Namespace) -> int:
+    from eznas.stats import collect
+
+    path = collect(
+        space=args.space,
+        dataset=args.dataset,
+        n=args.n,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        indices=args.indices,
+        pattern=args.pattern,
+        dtype=args.dtype,
+        out=args.out,
+        jobs=args.jobs,
+        data_dir=args.data,
+    )
+    print(f"{path} ({path.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+collect_options.run = collect_run
+
+
 # ---------------------------------------------------------------- bench
 @command("bench", "build your own benchmark by short training (eznas bench build ...)")
 def bench_options(parser: argparse.ArgumentParser) -> None:

@@ -1,0 +1,196 @@
+"""``collect``: sample networks, gather their statistics in parallel, resume, consolidate.
+
+Workers build, collect and write their own shard (compression runs in parallel, tensors never
+travel between processes); the parent only rewrites the small link index after each network
+and finally consolidates everything into one self-contained file (see ``cache``).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+from joblib import Parallel, delayed
+
+from eznas.benchmark import load_table
+from eznas.data import Batches, make_batches
+from eznas.progress import Progress
+from eznas.proxies.cost import count_params
+from eznas.spaces import get_space
+from eznas.stats.blocks import check_pattern
+from eznas.stats.cache import (
+    DTYPES,
+    ROOT_KEYS,
+    cache_name,
+    check_attrs,
+    complete_networks,
+    consolidate,
+    write_index,
+    write_shard,
+)
+from eznas.stats.collector import collect_named
+
+
+def sample_networks(size: int, n: int, seed: int) -> np.ndarray:
+    """``n`` distinct indices out of ``size``, sorted: the same draw as ``correlation``'s."""
+    if not 1 <= n <= size:
+        raise ValueError(f"n must be in 1..{size}, got {n}")
+    return np.sort(np.random.default_rng(seed).choice(size, size=n, replace=False))
+
+
+@contextmanager
+def _locked(folder: Path):
+    """Exclusive, non-blocking lock on ``folder`` (released by the kernel even on kill -9)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError(f"another `eznas collect` is writing {folder}") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _is_index(handle: h5py.File) -> bool:
+    groups = handle.get("networks")
+    return groups is not None and any(
+        isinstance(groups.get(name, getlink=True), h5py.ExternalLink) for name in groups
+    )
+
+
+def _collect_one(
+    space: str,
+    arch: str,
+    meta: dict,
+    batches: Batches,
+    attrs: dict,
+    shard: Path,
+    threads: int,
+) -> tuple[int, Path]:
+    if threads:
+        torch.set_num_threads(threads)
+    torch.manual_seed(attrs["seed"])
+    model = get_space(space).build(arch, attrs["dataset"])
+    names, stats = collect_named(model, batches, attrs["pattern"])
+    write_shard(shard, attrs, {**meta, "params": count_params(model)}, stats, names)
+    return meta["index"], shard
+
+
+def collect(
+    space: str = "nb201",
+    dataset: str = "cifar10",
+    n: int = 80,
+    seed: int = 0,
+    batch_size: int = 1,
+    indices: list[int] | None = None,
+    pattern: str = "rcb",
+    dtype: str = "float32",
+    out: str | os.PathLike = "statistics_cache",
+    jobs: int = 1,
+    data_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> Path:
+    """Collect the 22 statistics of ``n`` seeded-sampled (or given) networks into the cache.
+
+    Re-running skips networks already in the file, so an interrupted run is finished by
+    running the same call again. Returns the cache file's path.
+    """
+    check_pattern(pattern)
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype {dtype!r}; allowed: {', '.join(DTYPES)}")
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    table = load_table(space, data_dir)
+    if dataset not in table.datasets:
+        raise ValueError(f"dataset {dataset!r}; allowed: {', '.join(table.datasets)}")
+    if indices is None:
+        wanted = [int(i) for i in sample_networks(len(table), n, seed)]
+    else:
+        wanted = sorted({int(i) for i in indices})
+        bad = [i for i in wanted if not 0 <= i < len(table)]
+        if bad:
+            raise ValueError(f"indices {bad} out of range 0..{len(table) - 1}")
+    batches = make_batches(dataset, batch_size, seed, data_dir)
+    attrs = {
+        "space": space,
+        "dataset": dataset,
+        "pattern": pattern,
+        "batch_size": batch_size,
+        "seed": seed,
+        "dtype": dtype,
+    }
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / cache_name(space, dataset, pattern, batch_size, seed, dtype)
+    parts = path.with_name(path.name + ".parts")
+    consolidated = False
+    if path.exists():
+        with h5py.File(path, "r") as handle:
+            check_attrs(handle.attrs, attrs, path)
+            consolidated = not _is_index(handle)
+            missing = set(wanted) - set(complete_networks(handle))
+        if consolidated and not missing:
+            shutil.rmtree(parts, ignore_errors=True)
+            return path
+    attrs["input_source"] = batches.source
+    parts.mkdir(exist_ok=True)
+    with _locked(parts):
+        for stale in [*parts.iterdir(), *folder.glob(path.name + ".tmp*")]:
+            if consolidated or ".tmp" in stale.name:
+                stale.unlink()
+        if consolidated:
+            _link_or_copy(path, parts / "base.h5")
+        members = _scan(parts, attrs)
+        todo = [i for i in wanted if i not in members]
+        write_index(path, attrs, members)
+        meter = Progress(len(wanted), "networks", progress, done=len(wanted) - len(todo))
+        threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else 0
+        tasks = (
+            delayed(_collect_one)(
+                space,
+                table.arch(i),
+                {"index": i, "arch": table.arch(i), "accuracy": table.accuracy(i, dataset)},
+                batches,
+                attrs,
+                parts / f"net-{i:05d}.h5",
+                threads,
+            )
+            for i in todo
+        )
+        for index, shard in Parallel(n_jobs=jobs, return_as="generator_unordered")(tasks):
+            members[index] = shard
+            write_index(path, attrs, members)
+            meter.update()
+        meter.close()
+        consolidate(path, attrs, members)
+        shutil.rmtree(parts)
+    return path
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """Keep a consolidated file's networks as a shard without copying them where possible."""
+    try:
+        os.link(source, target)
+    except OSError:
+        tmp = target.with_name(target.name + ".tmp")
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+
+
+def _scan(parts: Path, attrs: dict) -> dict[int, Path]:
+    """Complete networks available in the shard folder: {index: shard file}."""
+    members: dict[int, Path] = {}
+    expected = {k: attrs[k] for k in ROOT_KEYS}
+    for shard in sorted(parts.glob("*.h5")):
+        with h5py.File(shard, "r") as handle:
+            check_attrs(handle.attrs, expected, shard)
+            for index in complete_networks(handle):
+                members.setdefault(index, shard)
+    return members
