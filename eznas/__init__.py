@@ -9,10 +9,12 @@ from eznas.data import make_batches
 from eznas.metrics import Correlation
 from eznas.proxies import get_proxy
 from eznas.spaces import get_space
+from eznas.stats import collect
 
 __all__ = [
     "AccuracyTable",
     "Correlation",
+    "collect",
     "correlate",
     "get_proxy",
     "get_space",
