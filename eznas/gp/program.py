@@ -236,7 +236,7 @@ def evaluate(
                 if not ok[i]:
                     continue
                 try:
-                    values[i] = reduce(run(p.root, g.tensors, memo)).double().numpy()
+                    values[i] = reduce(run(p.root, g.tensors, memo).double()).numpy()
                 except (RuntimeError, ValueError):
                     ok[i] = False
             per_block.append(values)
