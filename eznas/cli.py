@@ -199,6 +199,115 @@ def collect_run(args: argparse.Namespace) -> int:
 collect_options.run = collect_run
 
 
+# ---------------------------------------------------------------- search
+@command("search", "training-free architecture search (random/NASWOT, rea, area, freerea, etnas)")
+def search_options(parser: argparse.ArgumentParser) -> None:
+    from eznas.search import SEARCHES
+
+    parser.add_argument("--algo", default="freerea", help=f"one of {', '.join(sorted(SEARCHES))}")
+    _space_dataset_options(parser)
+    _data_option(parser)
+    parser.add_argument(
+        "--proxy",
+        nargs="+",
+        default=None,
+        help="fitness proxies (several combine as FreeREA's metric), 'oracle' or an exported "
+        ".py file (default: the algorithm's own)",
+    )
+    parser.add_argument(
+        "--time-budget",
+        type=float,
+        default=None,
+        metavar="SEC",
+        help="seconds of proxy computation per run (cold-equivalent)",
+    )
+    parser.add_argument(
+        "--evaluations",
+        type=int,
+        default=None,
+        metavar="N",
+        help="distinct architectures evaluated per run",
+    )
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0, help="first search seed (one per run)")
+    parser.add_argument(
+        "--proxy-seed",
+        type=int,
+        default=0,
+        help="seed of the data batch and weight initialisations",
+    )
+    parser.add_argument("--population", type=int, default=None)
+    parser.add_argument("--tournament", type=int, default=None)
+    parser.add_argument("--cycles", type=int, default=None, help="etnas: history length C")
+    parser.add_argument("--max-flops", type=float, default=None, help="freerea: e.g. 1e8")
+    parser.add_argument("--max-params", type=float, default=None, help="freerea: e.g. 8e5")
+    parser.add_argument(
+        "--no-degree",
+        dest="degree",
+        action="store_false",
+        default=None,
+        help="etnas: accept children whatever their degree",
+    )
+    parser.add_argument(
+        "--rank",
+        action="store_true",
+        default=None,
+        help="etnas: pick by the sum of ranks, not the utopian distance",
+    )
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--out", default="reports", metavar="DIR", help="folder for the CSV")
+    parser.add_argument(
+        "--cache",
+        default=str(DEFAULT_SCORE_CACHE),
+        metavar="FILE",
+        help=f"score cache (default {DEFAULT_SCORE_CACHE}); none disables it",
+    )
+    parser.add_argument(
+        "--inits",
+        type=int,
+        default=None,
+        help="initialisations each score averages (default: the algorithm's)",
+    )
+
+
+def search_run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from eznas.search import save_runs, search_runs
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    names = ("population", "tournament", "cycles", "max_flops", "max_params", "degree", "rank")
+    options = {k: getattr(args, k) for k in names if getattr(args, k) is not None}
+    proxy = args.proxy[0] if args.proxy and len(args.proxy) == 1 else args.proxy
+    summary = search_runs(
+        args.algo,
+        runs=args.runs,
+        seed=args.seed,
+        space=args.space,
+        dataset=args.dataset,
+        proxy=proxy,
+        data_dir=args.data,
+        cache=_cache_path(args.cache),
+        proxy_seed=args.proxy_seed,
+        inits=args.inits,
+        time_budget=args.time_budget,
+        evaluations=args.evaluations,
+        **options,
+    )
+    for result in summary.results:
+        print(result.line())
+    print(summary.text())
+    path = save_runs([summary], Path(args.out) / f"search-{args.algo}-{args.dataset}.csv")
+    print(f"saved {path}")
+    return 0
+
+
+search_options.run = search_run
+
+
 # ---------------------------------------------------------------- bench
 @command("bench", "build your own benchmark by short training (eznas bench build ...)")
 def bench_options(parser: argparse.ArgumentParser) -> None:

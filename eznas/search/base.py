@@ -1,0 +1,221 @@
+"""The search registry (``@register_search("freerea")``) and the context every search uses.
+
+A search algorithm is ``fn(ctx, **options) -> arch``. The context owns everything the
+algorithms share: the space and seeded RNG, proxy scores through the Scorer (so the
+score cache and cold-time accounting work the same for all of them), the budget, the
+fitness of a set of archs, and the record of what was evaluated when.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from eznas.benchmark import AccuracyTable
+from eznas.proxies.scoring import Scorer
+from eznas.search.budget import IDLE_LIMIT, Budget
+from eznas.spaces import SearchSpace
+
+ORACLE = "oracle"  # fitness = ground-truth test accuracy (a reference, not a proxy)
+SearchFn = Callable[..., str]
+
+
+@dataclass(frozen=True)
+class SearchAlgorithm:
+    """A registered search: its function, default proxies and initialisations per score."""
+
+    name: str
+    fn: SearchFn
+    proxies: tuple[str, ...]
+    inits: int = 1
+    needs_budget: bool = True
+    description: str = ""
+
+    def options(self) -> tuple[str, ...]:
+        """Keyword options the algorithm accepts (everything after ``ctx``)."""
+        return tuple(inspect.signature(self.fn).parameters)[1:]
+
+
+SEARCHES: dict[str, SearchAlgorithm] = {}
+
+
+def register_search(
+    name: str, *, proxies: Sequence[str], inits: int = 1, needs_budget: bool = True
+) -> Callable[[SearchFn], SearchFn]:
+    """Register ``fn(ctx, **options) -> arch`` as ``name`` with its default fitness proxies."""
+
+    def add(fn: SearchFn) -> SearchFn:
+        if name in SEARCHES:
+            raise ValueError(f"search {name!r} is already registered")
+        doc = (fn.__doc__ or "").strip().splitlines()
+        SEARCHES[name] = SearchAlgorithm(
+            name, fn, tuple(proxies), inits, needs_budget, doc[0] if doc else ""
+        )
+        return fn
+
+    return add
+
+
+def get_search(name: str) -> SearchAlgorithm:
+    try:
+        return SEARCHES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown search {name!r}; available: {', '.join(sorted(SEARCHES))}"
+        ) from None
+
+
+def combine(rows: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """One fitness per row of raw scores (archs x proxies), higher is better.
+
+    A single proxy is used as is. Several are combined as FreeREA does: each min-max
+    normalised over ``reference`` (every arch evaluated so far), summed, minus their
+    standard deviation, so archs that only one proxy likes are penalised. NaN -> -inf.
+    """
+    rows = np.asarray(rows, dtype=float)
+    if rows.shape[1] == 1:
+        fitness = rows[:, 0].copy()
+    else:
+        with np.errstate(all="ignore"):
+            low, high = np.nanmin(reference, axis=0), np.nanmax(reference, axis=0)
+            span = np.where(high > low, high - low, 1.0)
+            norm = (rows - low) / span
+            fitness = norm.sum(axis=1) - norm.std(axis=1)
+    fitness[~np.isfinite(fitness)] = -np.inf
+    return fitness
+
+
+@dataclass
+class SearchContext:
+    """Shared state of one search run; algorithms call ``evaluate``, ``fitness``, ``done``."""
+
+    space: SearchSpace
+    rng: np.random.Generator
+    scorer: Scorer
+    budget: Budget
+    proxies: tuple[str, ...]
+    table: AccuracyTable | None = None
+    seen: dict[str, np.ndarray] = field(default_factory=dict)  # arch -> raw fitness scores
+    scored: set[str] = field(default_factory=set)  # archs any proxy was computed for
+    events: list[tuple[float, str]] = field(default_factory=list)  # (seconds, arch) on arrival
+    idle: int = 0
+    scorer_wall: float = 0.0  # wall time spent inside the scorer (cache lookups included)
+    details: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if ORACLE in self.proxies and self.table is None:
+            raise ValueError("the oracle fitness needs a ground-truth table")
+        self._start = self.scorer.compute_seconds
+
+    @property
+    def seconds(self) -> float:
+        """Cold-equivalent search time so far: the proxies' real computation."""
+        return self.scorer.compute_seconds - self._start
+
+    @property
+    def evaluations(self) -> int:
+        return len(self.scored)
+
+    def done(self) -> bool:
+        return self.budget.exhausted(self.seconds, self.evaluations) or self.idle >= IDLE_LIMIT
+
+    def score(self, arch: str, proxy: str, count: bool = True) -> float:
+        """One proxy score of ``arch`` (``"oracle"`` reads the ground truth).
+
+        ``count=False`` for checks (FLOPs/params limits) that should cost time but not
+        count as an evaluated architecture.
+        """
+        if count:
+            self.scored.add(arch)
+        if proxy == ORACLE:
+            return self.table.accuracy(arch, self.scorer.dataset)
+        start = time.perf_counter()
+        value = self.scorer(arch, proxy)
+        self.scorer_wall += time.perf_counter() - start
+        return value
+
+    def evaluate(self, arch: str) -> np.ndarray:
+        """Raw fitness scores of ``arch`` (computed once per run)."""
+        if arch in self.seen:
+            self.idle += 1
+            return self.seen[arch]
+        self.idle = 0
+        row = np.array([self.score(arch, p) for p in self.proxies], dtype=float)
+        self.seen[arch] = row
+        self.events.append((self.seconds, arch))
+        return row
+
+    def fitness(self, archs: Sequence[str]) -> np.ndarray:
+        """Fitness of evaluated ``archs``, normalised over everything evaluated so far."""
+        rows = np.array([self.seen[a] if a in self.seen else self.evaluate(a) for a in archs])
+        return combine(rows, np.array(list(self.seen.values())))
+
+    def best(self, archs: Sequence[str] | None = None) -> str:
+        """The fittest of ``archs`` (default: every arch evaluated in this run)."""
+        archs = list(self.seen) if archs is None else list(archs)
+        if not archs:
+            raise ValueError("the budget ended before any architecture was evaluated")
+        return archs[int(np.argmax(self.fitness(archs)))]
+
+    def trajectory(self) -> list[tuple[float, str]]:
+        """(seconds, best arch so far) each time a new arch arrived, by the run's metric."""
+        points, archs = [], []
+        table = np.array(list(self.seen.values()))
+        for i, (seconds, arch) in enumerate(self.events):
+            archs.append(arch)
+            fit = combine(table[: i + 1], table[: i + 1])
+            points.append((seconds, archs[int(np.argmax(fit))]))
+        return points
+
+
+@dataclass
+class SearchResult:
+    """One run: the chosen arch, its true accuracy, cost and trajectory."""
+
+    algo: str
+    dataset: str
+    seed: int
+    arch: str
+    accuracy: float
+    evaluated: int
+    seconds: float  # cold-equivalent: proxies' real computation + the search's own overhead
+    wall: float  # this run's wall time (small when the score cache was warm)
+    hits: int
+    misses: int
+    trajectory: list[tuple[float, float]]  # (cold seconds, test accuracy of best so far)
+    details: dict = field(default_factory=dict)
+
+    @property
+    def warm(self) -> bool:
+        return self.hits > 0 and self.misses == 0
+
+    @property
+    def cache_state(self) -> str:
+        if self.misses == 0:
+            return "warm" if self.hits else "none"
+        return "cold" if self.hits == 0 else f"partly warm ({self.hits}/{self.hits + self.misses})"
+
+    def line(self) -> str:
+        return (
+            f"seed {self.seed:>3}  acc {self.accuracy:6.2f}  archs {self.evaluated:>4}  "
+            f"cold {self.seconds:7.1f} s  wall {self.wall:7.1f} s  {self.cache_state}  "
+            f"{self.arch}"
+        )
+
+    def as_dict(self) -> dict:
+        return {
+            "algo": self.algo,
+            "dataset": self.dataset,
+            "seed": self.seed,
+            "arch": self.arch,
+            "accuracy": self.accuracy,
+            "evaluated": self.evaluated,
+            "cold_seconds": round(self.seconds, 3),
+            "wall_seconds": round(self.wall, 3),
+            "hits": self.hits,
+            "misses": self.misses,
+        }
