@@ -1,6 +1,12 @@
 """Zero-cost proxies behind one interface: a registry of hand-designed ones (and exported)."""
 
-from eznas.proxies import cost  # noqa: F401  (registers params, flops)
+from eznas.proxies import (  # noqa: F401  (each module registers its proxies)
+    arch_metrics,
+    cost,
+    lossslope,
+    naswot,
+    synflow,
+)
 from eznas.proxies.base import PROXIES, Proxy, get_proxy, register_proxy
 
 __all__ = ["PROXIES", "Proxy", "get_proxy", "register_proxy"]

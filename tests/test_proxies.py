@@ -1,0 +1,105 @@
+"""Hand-designed proxies on real NB201 networks and CIFAR-10 images.
+
+Networks are NB201's own (same cells, stem, reductions, classifier) at reduced width and
+depth (8 channels, 1 cell per stage) and batches are small, so the suite runs in seconds on
+a shared CPU; full-size networks and default batches run in experiments/proxy_tables.py.
+"""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from eznas.data import data_batch
+from eznas.proxies import PROXIES, get_proxy
+from eznas.proxies.scoring import Scorer
+from eznas.spaces import get_space
+
+CONVS = (
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|"
+    "+|nor_conv_1x1~0|nor_conv_3x3~1|skip_connect~2|"
+)
+ONE_CONV = "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|skip_connect~1|none~2|"
+TWO_CONVS = "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|nor_conv_3x3~1|none~2|"
+EMPTY = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+SMALL = get_space("nb201", channels=8, cells=1)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One intra-op thread: on a shared 2-core machine two threads run up to 25x slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def batch():
+    x, labels, _ = data_batch("cifar10", 16, 0)
+    return x, labels
+
+
+def score(name, arch, batch, seed=0, size=None):
+    proxy = get_proxy(name)
+    x, labels = batch
+    n = size or min(len(x), proxy.batch_size)
+    torch.manual_seed(seed)
+    model = SMALL.build(arch, "cifar10")
+    return proxy.score(model, x[:n], labels[:n], seed=seed, arch=arch, space=SMALL)
+
+
+def test_skip_and_degree_follow_their_definitions(space):
+    # skips 0->1 (bypasses nothing) and 0->3 (bypasses nodes 1 and 2)
+    arch = "|skip_connect~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|nor_conv_1x1~1|none~2|"
+    assert get_proxy("skip").score(None, arch=arch, space=space) == pytest.approx(1.0)
+    assert get_proxy("degree").score(None, arch=arch, space=space) == 2 + 2
+    assert get_proxy("skip").score(None, arch=EMPTY, space=space) == 0.0
+    assert get_proxy("degree").score(None, arch=CONVS, space=space) == 4  # adjacent skips
+
+
+@pytest.mark.parametrize("name", ["naswot", "synflow", "logsynflow"])
+def test_data_proxies_are_deterministic_and_finite(name, batch):
+    first = score(name, CONVS, batch)
+    assert math.isfinite(first)
+    assert score(name, CONVS, batch) == first
+    assert score(name, CONVS, batch, seed=1) != first
+
+
+def test_synflow_and_logsynflow_grow_with_an_added_conv_edge(batch):
+    for name in ("synflow", "logsynflow"):
+        assert score(name, TWO_CONVS, batch) > score(name, ONE_CONV, batch)
+
+
+def test_naswot_separates_inputs_better_with_convs(batch):
+    # the all-'none' cell maps every image to nearly the same codes
+    assert score("naswot", CONVS, batch) > score("naswot", EMPTY, batch)
+
+
+def test_lossslope_is_finite_seeded_and_positive_for_a_conv_net(batch):
+    x = batch[0]
+
+    def run(seed):
+        torch.manual_seed(seed)
+        model = SMALL.build(CONVS, "cifar10")
+        return get_proxy("lossslope").score(model, x, seed=seed)
+
+    value = run(0)
+    assert math.isfinite(value) and value > 0  # the loss goes down
+    assert run(0) == value
+
+
+def test_scorer_averages_inits():
+    one = Scorer(SMALL, "cifar10", 0)
+    three = Scorer(SMALL, "cifar10", 0, inits=3)
+    runs = [Scorer(SMALL, "cifar10", s)(CONVS, "logsynflow") for s in (0, 1, 2)]
+    # init i of seed 0 is built with torch seed i, like a Scorer of seed i (batch-free proxy)
+    assert three(CONVS, "logsynflow") == pytest.approx(np.mean(runs))
+    assert one(CONVS, "logsynflow") == pytest.approx(runs[0])
+
+
+def test_every_registered_proxy_declares_its_needs():
+    for proxy in PROXIES.values():
+        assert proxy.batch_size >= 1 and proxy.description
+        assert not (proxy.uses_arch and proxy.needs_data)
