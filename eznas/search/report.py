@@ -39,7 +39,7 @@ class SearchSummary:
     def cache_state(self) -> str:
         hits, misses = self._values("hits").sum(), self._values("misses").sum()
         if misses == 0:
-            return "warm"
+            return "warm" if hits else "no proxy"
         return "cold" if hits == 0 else f"{100 * hits / (hits + misses):.0f}% cached"
 
     def cell(self) -> str:
