@@ -363,3 +363,85 @@ def bench_run(args: argparse.Namespace) -> int:
 
 
 bench_options.run = bench_run
+
+
+# ---------------------------------------------------------------- evolve
+@command("evolve", "evolve zero-cost proxies (EZNAS) on statistics caches, or resume a run")
+def evolve_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cache", nargs="+", default=[], help="statistics caches (HDF5)")
+    parser.add_argument("--out", default=None, metavar="RUN", help="run folder to create")
+    parser.add_argument("--resume", default=None, metavar="RUN", help="continue this run")
+    parser.add_argument("--population", type=int, default=100)
+    parser.add_argument("--generations", type=int, default=None, help="default 50")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("-s", type=int, default=4, help="pairs drawn per generation")
+    parser.add_argument("--per-pair", type=int, default=20, help="networks drawn per pair")
+    parser.add_argument("--n-task", type=int, default=80, help="task networks per cache")
+    parser.add_argument("--to-scalar", default="mean", help="mean, l2 or sum")
+    parser.add_argument("--aggregate", default="mean", help="mean, sum, amax or amin")
+    parser.add_argument("--tournsize", type=int, default=3, help="1 = Algorithm 1 literally")
+    parser.add_argument("--jobs", type=int, default=1, help="joblib worker processes")
+    parser.add_argument("--scheduler", default=None, help="dask scheduler tcp://host:port")
+    parser.add_argument(
+        "--test", type=int, default=0, metavar="N", help="then test on N held-out networks"
+    )
+    _data_option(parser)
+
+
+def evolve_run(args: argparse.Namespace) -> int:
+    from eznas.gp.evolve import EvolveConfig, evolve
+    from eznas.gp.holdout import markdown, test_run
+
+    if args.resume:
+        result = evolve(out=args.resume, resume=True, generations=args.generations)
+    else:
+        if not args.out or not args.cache:
+            raise ValueError("give --cache and --out for a new run (or --resume RUN)")
+        config = EvolveConfig(
+            caches=args.cache,
+            population=args.population,
+            generations=50 if args.generations is None else args.generations,
+            seed=args.seed,
+            s=args.s,
+            per_pair=args.per_pair,
+            n_task=args.n_task,
+            to_scalar=args.to_scalar,
+            aggregate=args.aggregate,
+            tournsize=args.tournsize,
+            jobs=args.jobs,
+            scheduler=args.scheduler,
+        )
+        result = evolve(config, args.out)
+    if result.interrupted:
+        print(f"interrupted at generation {result.generation}; continue: --resume {result.folder}")
+        return 130
+    best, fitness = result.best()
+    print(f"final best (fitness {fitness:.4f}): {best}")
+    for text, f in result.hall_of_fame[:2]:
+        print(f"hall of fame ({f:.4f}): {text}")
+    if args.test:
+        print(markdown(test_run(result.folder, args.test, data_dir=args.data)))
+    return 0
+
+
+evolve_options.run = evolve_run
+
+
+# ---------------------------------------------------------------- export
+@command("export", "write a run's best program as a standalone torch-only proxy module")
+def export_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", help="run folder of `eznas evolve`")
+    parser.add_argument("--out", required=True, metavar="FILE.py")
+    parser.add_argument("--rank", type=int, default=0, help="hall-of-fame rank (0 = best)")
+    parser.add_argument("--name", default=None, help="proxy name (default: file stem)")
+
+
+def export_run_cli(args: argparse.Namespace) -> int:
+    from eznas.gp.export import export_run
+
+    path = export_run(args.run, args.out, rank=args.rank, name=args.name)
+    print(f"wrote {path}")
+    return 0
+
+
+export_options.run = export_run_cli

@@ -55,7 +55,7 @@ class EvolveConfig:
     max_height: int = 10
     init_min: int = 1
     init_max: int = 4
-    validation: int = 4  # networks per pair for the finiteness check (plus one per shape)
+    validation: int = 2  # networks per pair for the finiteness check (+ cover of all shapes)
     hall_of_fame: int = 10
     jobs: int = 1
     scheduler: str | None = None
@@ -193,10 +193,18 @@ class Evolver:
 
 
 def _validation_positions(pair, count: int) -> list[int]:
-    """The first ``count`` task networks plus one network holding each shape group."""
-    positions = set(range(min(count, len(pair.indices))))
-    positions.update(int(g.net[0]) for g in pair.blocks.groups)
-    return sorted(positions)
+    """The first ``count`` task networks plus a few that together hold every shape group."""
+    chosen = set(range(min(count, len(pair.indices))))
+    holds: dict[int, set[int]] = {}
+    for g, group in enumerate(pair.blocks.groups):
+        for net in set(group.net.tolist()):
+            holds.setdefault(net, set()).add(g)
+    missing = set(range(len(pair.blocks.groups))) - set().union(*(holds[n] for n in chosen))
+    while missing:  # greedy set cover: the network holding most missing groups first
+        net = max(sorted(holds), key=lambda n: len(holds[n] & missing))
+        chosen.add(net)
+        missing -= holds[net]
+    return sorted(chosen)
 
 
 def _restore(texts: list[str], fitness: list, pset) -> list:
@@ -258,7 +266,9 @@ def evolve(
         state = ck.read_json(folder / ck.CHECKPOINT)
         generation, elapsed = state["generation"], state["elapsed"]
         population = _restore(state["population"], state["fitness"], evolver.pset)
-        hof.update(_restore(*zip(*state["hall_of_fame"], strict=True), evolver.pset))
+        # set the sorted lists directly: re-inserting would reorder ties
+        hof.items = _restore(*zip(*state["hall_of_fame"], strict=True), evolver.pset)
+        hof.keys = [i.fitness for i in reversed(hof.items)]
         ck.trim_log(folder, generation)
         random.setstate(ck.decode_random_state(state["random_state"]))
     else:

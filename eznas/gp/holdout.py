@@ -1,0 +1,140 @@
+"""Test programs on networks that were never in the evolution task set (EZNAS 3.7).
+
+Held-out networks are scored from their live models with the collector's own
+``collect_model`` (same seeded weights and D/N/P batch as the cache), capturing only the kinds
+the tested programs use, a chunk of networks at a time so memory stays bounded. This gives
+exactly the score the cache would, without writing hundreds of networks to disk.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from eznas.benchmark import load_table
+from eznas.data import make_batches
+from eznas.gp import checkpoint as ck
+from eznas.gp.fitness import task_indices
+from eznas.gp.program import BlockSet, Program, compile_tree, evaluate
+from eznas.metrics import kendall, spearman
+from eznas.progress import Progress
+from eznas.spaces import get_space
+from eznas.stats import collect_model, open_cache
+
+
+def holdout_indices(size: int, exclude: Sequence[int], n: int, seed: int) -> np.ndarray:
+    """``n`` seeded indices of 0..size-1 outside ``exclude`` (all of them if n >= available)."""
+    pool = np.setdiff1d(np.arange(size), np.asarray(exclude, dtype=int))
+    if n >= len(pool):
+        return pool
+    return np.sort(np.random.default_rng(seed).choice(pool, n, replace=False))
+
+
+def holdout_scores(
+    programs: Sequence[Program],
+    space: str,
+    dataset: str,
+    indices: Sequence[int],
+    *,
+    seed: int = 0,
+    batch_size: int = 1,
+    to_scalar: str = "mean",
+    aggregate: str = "mean",
+    chunk: int = 25,
+    data_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> np.ndarray:
+    """Scores (programs, networks) of held-out networks, built as the collector builds them."""
+    kinds = sorted({k for p in programs for k in p.kinds})
+    table, searcher = load_table(space, data_dir), get_space(space)
+    batches = make_batches(dataset, batch_size, seed, data_dir)
+    parts, meter = [], Progress(len(indices), f"held-out {dataset} networks", progress)
+    for start in range(0, len(indices), chunk):
+        stats = []
+        for i in indices[start : start + chunk]:
+            torch.manual_seed(seed)  # the collector's weight seed
+            model = searcher.build(table.arch(int(i)), dataset)
+            stats.append(collect_model(model, batches, kinds=kinds))
+            meter.update()
+        parts.append(evaluate(programs, BlockSet.from_blocks(stats), to_scalar, aggregate))
+    meter.close()
+    return np.concatenate(parts, axis=1)
+
+
+def holdout_report(
+    programs: Sequence[Program],
+    space: str,
+    datasets: Sequence[str],
+    exclude: dict[str, Sequence[int]],
+    n: int,
+    *,
+    seed: int = 0,
+    **options,
+) -> dict:
+    """Kendall tau and Spearman rho per program and dataset on ``n`` held-out networks."""
+    table = load_table(space, options.get("data_dir"))
+    report = {}
+    for dataset in datasets:
+        indices = holdout_indices(len(table), exclude.get(dataset, []), n, seed + 1)
+        scores = holdout_scores(programs, space, dataset, indices, seed=seed, **options)
+        acc = np.array([table.accuracy(int(i), dataset) for i in indices])
+        report[dataset] = {
+            p.text: {
+                "kendall": kendall(row, acc),
+                "spearman": spearman(row, acc),
+                "n": int(np.isfinite(row).sum()),
+            }
+            for p, row in zip(programs, scores, strict=True)
+        }
+    return report
+
+
+def test_run(run: str | os.PathLike, n: int = 1000, **options) -> dict:
+    """Test a run's final best and its two best-ever programs; saves ``test.json`` in the run.
+
+    Every network of a task set is excluded, whatever seed drew it; ``options`` go to
+    ``holdout_scores`` (``chunk``, ``data_dir``, ``progress``).
+    """
+    folder = Path(run)
+    config = ck.read_json(folder / ck.CONFIG)
+    state = ck.read_json(folder / ck.CHECKPOINT)
+    fitness = [-np.inf if f is None else f for f in state["fitness"]]
+    final = state["population"][int(np.argmax(fitness))]
+    texts = list(dict.fromkeys([final] + [t for t, _ in state["hall_of_fame"][:2]]))
+    exclude: dict[str, list[int]] = {}
+    attrs = {}
+    for path in config["caches"]:
+        with open_cache(path) as cache:
+            attrs = cache.attrs
+            chosen = task_indices(cache.networks(), config["n_task"], config["seed"])
+            exclude.setdefault(attrs["dataset"], []).extend(int(i) for i in chosen)
+    report = holdout_report(
+        [compile_tree(t) for t in texts],
+        attrs["space"],
+        list(exclude),
+        exclude,
+        n,
+        seed=int(attrs["seed"]),
+        batch_size=int(attrs["batch_size"]),
+        to_scalar=config["to_scalar"],
+        aggregate=config["aggregate"],
+        **options,
+    )
+    result = {"n": n, "final_best": final, "hall_of_fame": texts[1:], "datasets": report}
+    ck.write_json(folder / "test.json", result)
+    return result
+
+
+def markdown(result: dict) -> str:
+    """One row per program and dataset: Kendall tau, Spearman rho, networks."""
+    lines = ["| program | dataset | Kendall tau | Spearman rho | n |", "|---|---|---|---|---|"]
+    for dataset, programs in result["datasets"].items():
+        for text, r in programs.items():
+            lines.append(
+                f"| `{text}` | {dataset} | {r['kendall']:.3f} | {r['spearman']:.3f} | {r['n']} |"
+            )
+    return "\n".join(lines)

@@ -1,0 +1,125 @@
+"""Evolution on real (small) statistics caches: validity, seeding, checkpoint/resume, signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from deap import creator, gp
+
+from eznas.gp import checkpoint as ck
+from eznas.gp.evolve import EvolveConfig, Evolver, evolve
+from eznas.stats import collect
+
+DATASET = "ImageNet16-120"  # 16x16 inputs keep collection quick
+
+
+@pytest.fixture(scope="module")
+def caches(tmp_path_factory):
+    """Two real caches of 8 NB201 networks each (seeds 0 and 1: other nets, weights, batch)."""
+    out = tmp_path_factory.mktemp("stats")
+    return [
+        str(collect("nb201", DATASET, n=8, seed=s, out=out / f"s{s}", progress=False))
+        for s in (0, 1)
+    ]
+
+
+def config(caches, generations=3, **options) -> EvolveConfig:
+    return EvolveConfig(
+        caches=caches,
+        population=8,
+        generations=generations,
+        seed=5,
+        per_pair=6,
+        n_task=8,
+        validation=2,
+        hall_of_fame=4,
+        **options,
+    )
+
+
+@pytest.fixture(scope="module")
+def reference(caches, tmp_path_factory):
+    """An uninterrupted 3-generation run."""
+    return evolve(config(caches), tmp_path_factory.mktemp("ref") / "run", verbose=False)
+
+
+def test_run_folder_and_log(reference):
+    assert reference.generation == 3 and not reference.interrupted
+    assert [e["generation"] for e in reference.log] == [0, 1, 2, 3]
+    assert all(0 <= e["valid"] <= 1 and e["seconds"] > 0 for e in reference.log)
+    assert all(e["pairs"] == ["nb201-ImageNet16-120"] * 2 for e in reference.log)
+    state = ck.read_json(reference.folder / ck.CHECKPOINT)
+    assert state["population"] == reference.population
+    assert not list(reference.folder.glob("*.tmp"))
+    fits = [f for _, f in reference.hall_of_fame]
+    assert fits == sorted(fits, reverse=True) and fits[0] >= max(reference.fitness)
+
+
+def test_population_is_valid_and_invalid_programs_are_rejected(caches, reference):
+    evolver = Evolver(config(caches))
+    pset = evolver.pset
+
+    def ind(text):
+        return creator.EZNASIndividual(gp.PrimitiveTree.from_string(text, pset))
+
+    assert evolver.valid(ind("mul(T3, T3G_D)"))
+    assert not evolver.valid(ind("add(T1_D, T4_D)"))  # shapes differ in reduction blocks
+    assert not evolver.valid(ind("sub(T3, T3)"))  # constant score: cannot rank
+    assert not evolver.valid(ind("exp(reciprocal(T3G_D))"))  # overflows to inf
+    assert all(evolver.valid(ind(t)) for t in reference.population)
+    assert all(ind(t).height <= 10 for t in reference.population)
+    assert len(evolver.random_valid(5)) == 5
+
+
+def test_same_seed_same_run_and_resume_equals_uninterrupted(caches, reference, tmp_path):
+    first = evolve(config(caches, generations=1), tmp_path / "run", verbose=False)
+    assert [e["best_program"] for e in first.log] == [e["best_program"] for e in reference.log[:2]]
+    resumed = evolve(out=tmp_path / "run", resume=True, generations=3, verbose=False)
+    assert resumed.population == reference.population
+    np.testing.assert_array_equal(resumed.fitness, reference.fitness)
+    assert resumed.hall_of_fame == reference.hall_of_fame
+    assert [e["best"] for e in resumed.log] == [e["best"] for e in reference.log]
+
+
+def test_sigterm_saves_and_resume_finishes(caches, reference, tmp_path):
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "eznas.cli", "evolve", "--cache", *caches, "--out", str(run)]
+    cmd += ["--population", "8", "--generations", "3", "--seed", "5", "--per-pair", "6"]
+    cmd += ["--n-task", "8"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while not (run / ck.CHECKPOINT).exists() and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=300)
+    state = ck.read_json(run / ck.CHECKPOINT)
+    if proc.returncode == 130:  # stopped mid-run: a clean message and a usable checkpoint
+        assert "SIGTERM" in err and "--resume" in out
+    else:  # it had already finished
+        assert proc.returncode == 0 and state["generation"] == 3
+    resumed = evolve(out=run, resume=True, verbose=False)
+    assert resumed.population != [] and resumed.generation == 3
+    assert [e["generation"] for e in resumed.log] == [0, 1, 2, 3]
+    # the CLI run used the default validation/hall-of-fame sizes, so compare the run itself
+    again = evolve(out=run, resume=True, verbose=False)
+    assert again.population == resumed.population
+
+
+@pytest.mark.skipif(os.environ.get("EZNAS_SKIP_DASK") == "1", reason="dask test disabled")
+def test_dask_local_cluster_gives_the_same_run(caches, reference, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        result = evolve(
+            config(caches, scheduler=cluster.scheduler_address), tmp_path / "run", verbose=False
+        )
+    assert result.population == reference.population
+    np.testing.assert_array_equal(result.fitness, reference.fitness)
+    assert result.hall_of_fame == reference.hall_of_fame
