@@ -8,6 +8,8 @@ from eznas.correlation import run_correlation as correlate
 from eznas.data import make_batches
 from eznas.metrics import Correlation
 from eznas.proxies import get_proxy
+from eznas.search import search as run_search
+from eznas.search import search_runs
 from eznas.spaces import get_space
 from eznas.stats import collect
 
@@ -20,4 +22,6 @@ __all__ = [
     "get_space",
     "load_table",
     "make_batches",
+    "run_search",
+    "search_runs",
 ]
