@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,8 @@ from joblib import Parallel, delayed
 
 from eznas.benchmark import AccuracyTable, load_table
 from eznas.data import data_batch
-from eznas.metrics import COLUMNS, Correlation, correlate
+from eznas.metrics import COLUMNS, Correlation, correlate, spearman
+from eznas.paths import find_data
 from eznas.progress import Progress
 from eznas.proxies import PROXIES, get_proxy
 from eznas.proxies.scoring import DEFAULT_CACHE, Scorer
@@ -146,3 +148,80 @@ def run_correlation(
         input_source=source,
         cached=sum(p[2] for p in parts),
     )
+
+
+# NAS-Bench-Suite-Zero op codes and edge order (see ../shared/reference/README.md)
+_NASLIB_OPS = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")
+REFERENCE_FILE = "../reference/naslib_zc_nasbench201.json"
+REFERENCE_NAMES = {
+    "params": "params",
+    "flops": "flops",
+    "synflow": "synflow",
+    "grad_norm": "grad_norm",
+    "snip": "snip",
+    "grasp": "grasp",
+    "fisher": "fisher",
+    "jacob_cov": "jacov",
+    "naswot": "nwot",
+}
+"""Our proxy name -> NAS-Bench-Suite-Zero's, for the proxies both compute."""
+
+
+def _naslib_arch(key: str) -> str:
+    from eznas.spaces.nb201 import format_arch
+
+    return format_arch([_NASLIB_OPS[int(c)] for c in key.strip("()").split(",")])
+
+
+def load_reference(
+    dataset: str, data_dir: str | os.PathLike | None = None
+) -> dict[str, dict[str, float]]:
+    """{NB201 arch string: {our proxy name: NAS-Bench-Suite-Zero score}} for ``dataset``."""
+    raw = json.loads(find_data(REFERENCE_FILE, data_dir).read_text())
+    if dataset not in raw:
+        raise ValueError(f"dataset {dataset!r} not in the reference; has: {', '.join(raw)}")
+    return {
+        _naslib_arch(key): {
+            ours: entry[theirs]["score"] for ours, theirs in REFERENCE_NAMES.items()
+        }
+        for key, entry in raw[dataset].items()
+    }
+
+
+def agreement(ours: dict[str, float], theirs: dict[str, float]) -> tuple[float, int]:
+    """Spearman rho between two {arch: score} maps over the archs both scored finitely."""
+    common = [a for a in ours if a in theirs]
+    x = np.array([ours[a] for a in common], dtype=np.float64)
+    y = np.array([theirs[a] for a in common], dtype=np.float64)
+    keep = np.isfinite(x) & np.isfinite(y)
+    return spearman(x[keep], y[keep]), int(keep.sum())
+
+
+def plot_scatter(
+    scores: np.ndarray,
+    accuracies: np.ndarray,
+    params: np.ndarray,
+    path: str | os.PathLike,
+    title: str,
+) -> Path:
+    """Score-vs-accuracy scatter coloured by parameter count (as the proxy papers draw it)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    keep = np.isfinite(scores)
+    fig, ax = plt.subplots(figsize=(5, 4))
+    dots = ax.scatter(
+        accuracies[keep], scores[keep], c=params[keep], s=8, cmap="viridis", alpha=0.8
+    )
+    fig.colorbar(dots, ax=ax, label="parameters (M)")
+    ax.set_xlabel("test accuracy (%)")
+    ax.set_ylabel("score")
+    ax.set_title(f"{title} ({int((~keep).sum())} NaN dropped)", fontsize=9)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from eznas.data import data_batch
+from eznas.metrics import correlate
 from eznas.proxies import PROXIES, get_proxy
 from eznas.proxies.scoring import Scorer
 from eznas.spaces import get_space
@@ -22,6 +23,10 @@ CONVS = (
 )
 ONE_CONV = "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|skip_connect~1|none~2|"
 TWO_CONVS = "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|nor_conv_3x3~1|none~2|"
+SKIP_CONVS = (
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|"
+    "+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+)
 EMPTY = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 SMALL = get_space("nb201", channels=8, cells=1)
 
@@ -103,3 +108,66 @@ def test_every_registered_proxy_declares_its_needs():
     for proxy in PROXIES.values():
         assert proxy.batch_size >= 1 and proxy.description
         assert not (proxy.uses_arch and proxy.needs_data)
+
+
+@pytest.mark.parametrize("name", ["snip", "grad_norm", "grasp", "fisher", "jacob_cov", "epsilon"])
+def test_more_proxies_are_deterministic_and_finite(name, batch):
+    # epsilon's 1e-7 copy underflows float32 along conv-only paths (the paper's NaNs), so
+    # the network gets a direct input-to-output skip
+    first = score(name, SKIP_CONVS, batch)
+    assert math.isfinite(first)
+    assert score(name, SKIP_CONVS, batch) == first
+
+
+def test_gradient_saliencies_grow_with_an_added_conv_edge(batch):
+    for name in ("snip", "grad_norm"):
+        assert score(name, TWO_CONVS, batch) > score(name, ONE_CONV, batch), name
+
+
+def test_epsilon_of_a_constant_output_network_is_nan_and_counted(batch):
+    # all-'none' cells: the classifier sees zeros, so every logit is the same constant
+    assert math.isnan(score("epsilon", EMPTY, batch))
+    assert math.isnan(score("jacob_cov", EMPTY, batch))
+    archs = (EMPTY, SKIP_CONVS, ONE_CONV.replace("none~0|skip", "skip_connect~0|skip"))
+    result = correlate([score("epsilon", a, batch) for a in archs], [1, 2, 3])
+    assert result.nan == 1 and result.n == 2
+
+
+EXPORTED = '''
+import torch
+from torch import nn
+
+PROXY_INFO = {"name": "abs_conv", "batch_size": 4, "needs_labels": False,
+              "needs_grad": False, "kinds": []}
+
+
+def score_model(model, inputs, labels=None, *, seed=0):
+    """Sum of |conv weights| times SCALE."""
+    return SCALE * sum(
+        float(m.weight.detach().abs().sum()) for m in model.modules() if isinstance(m, nn.Conv2d)
+    )
+'''
+
+
+def test_exported_proxy_file_loads_and_its_key_follows_its_content(tmp_path, batch):
+    path = tmp_path / "my_proxy.py"
+    path.write_text(EXPORTED + "\nSCALE = 1.0\n")
+    proxy = get_proxy(str(path))
+    assert proxy.name.startswith("file:abs_conv@") and proxy.batch_size == 4
+    torch.manual_seed(0)
+    model = SMALL.build(CONVS, "cifar10")
+    expected = sum(
+        float(m.weight.detach().abs().sum())
+        for m in model.modules()
+        if isinstance(m, torch.nn.Conv2d)
+    )
+    assert proxy.score(model, batch[0][:4]) == pytest.approx(expected)
+    scorer = Scorer(SMALL, "cifar10", 0)
+    assert scorer(CONVS, str(path)) == pytest.approx(Scorer(SMALL, "cifar10", 0)(CONVS, proxy))
+    path.write_text(EXPORTED + "\nSCALE = 2.0\n")
+    changed = get_proxy(str(path))
+    assert changed.name != proxy.name
+    assert scorer.proxy_key(changed) != scorer.proxy_key(proxy)
+    assert scorer(CONVS, str(path)) == pytest.approx(2 * scorer(CONVS, proxy))
+    with pytest.raises(FileNotFoundError, match="missing.py"):
+        get_proxy(str(tmp_path / "missing.py"))

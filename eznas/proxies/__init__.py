@@ -3,6 +3,9 @@
 from eznas.proxies import (  # noqa: F401  (each module registers its proxies)
     arch_metrics,
     cost,
+    epsilon,
+    gradient,
+    jacob_cov,
     lossslope,
     naswot,
     synflow,

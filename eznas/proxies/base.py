@@ -66,7 +66,14 @@ def register_proxy(name: str, **options) -> Callable[[ProxyFn], ProxyFn]:
 
 
 def get_proxy(name: str) -> Proxy:
-    """A registered proxy by name (``"all"`` is expanded by callers, not here)."""
+    """A registered proxy by name, or an exported proxy file's (a path ending in ``.py``).
+
+    ``"all"`` is expanded by callers, not here.
+    """
+    if str(name).endswith(".py"):
+        from eznas.proxies.loader import load_proxy_file
+
+        return load_proxy_file(name)
     try:
         return PROXIES[name]
     except KeyError:
