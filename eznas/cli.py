@@ -116,6 +116,12 @@ def correlate_options(parser: argparse.ArgumentParser) -> None:
         "--out", default="reports", metavar="DIR", help="folder for the CSV + markdown table"
     )
     _score_cache_options(parser)
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="override every proxy's default batch size"
+    )
+    parser.add_argument(
+        "--plot", action="store_true", help="save a score-vs-accuracy PNG per proxy (by params)"
+    )
 
 
 def _score_cache_options(parser: argparse.ArgumentParser) -> None:
@@ -147,10 +153,13 @@ def correlate_run(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         cache=_cache_path(args.cache),
         inits=args.inits,
+        batch_size=args.batch_size,
     )
     print(report.markdown())
     csv_path, md_path = report.save(args.out)
     print(f"saved {csv_path} and {md_path}")
+    if args.plot:
+        print(f"saved {len(report.plot(args.out))} scatter plots in {args.out}")
     return 0
 
 

@@ -31,6 +31,7 @@ class CorrelationReport:
     seconds: dict[str, float]  # seconds per network, per proxy
     input_source: str = ""
     cached: int = 0  # scores answered by the score cache (warm)
+    cache: str | os.PathLike | None = None  # where params for plots are looked up
     results: dict[str, Correlation] = field(init=False)
 
     def __post_init__(self):
@@ -66,6 +67,25 @@ class CorrelationReport:
         md_path.write_text(self.markdown())
         return csv_path, md_path
 
+    def plot(self, folder: str | os.PathLike) -> list[Path]:
+        """One score-vs-accuracy PNG per proxy, dots coloured by parameter count."""
+        params = self.scores.get("params")
+        if params is None:
+            scorer = Scorer(self.space, self.dataset, self.seed, cache=self.cache)
+            table = load_table(self.space)
+            params = np.array([scorer(table.arch(int(i)), "params") for i in self.indices])
+        stem = f"{self.space}-{self.dataset}-n{len(self.indices)}-s{self.seed}"
+        return [
+            plot_scatter(
+                scores,
+                self.accuracies,
+                params,
+                Path(folder) / f"scatter-{stem}-{Path(name).stem}.png",
+                f"{name} / {self.dataset}: n={len(scores)}",
+            )
+            for name, scores in self.scores.items()
+        ]
+
 
 def _fmt(value) -> str:
     if isinstance(value, float):
@@ -82,8 +102,10 @@ def sample_indices(table: AccuracyTable, n: int | None, seed: int) -> np.ndarray
     return np.sort(np.random.default_rng(seed).choice(len(table), size=n, replace=False))
 
 
-def _score_chunk(space_name, archs, dataset, proxy_names, seed, data_dir, cache_path, inits):
-    scorer = Scorer(space_name, dataset, seed, data_dir=data_dir, cache=cache_path, inits=inits)
+def _score_chunk(space_name, archs, dataset, proxy_names, seed, data_dir, cache_path, inits, size):
+    scorer = Scorer(
+        space_name, dataset, seed, data_dir=data_dir, cache=cache_path, inits=inits, batch_size=size
+    )
     scores = np.empty((len(archs), len(proxy_names)))
     seconds = np.zeros(len(proxy_names))
     for j, name in enumerate(proxy_names):
@@ -105,11 +127,13 @@ def run_correlation(
     progress: bool = True,
     cache: str | os.PathLike | None = DEFAULT_CACHE,
     inits: int = 1,
+    batch_size: int | None = None,
 ) -> CorrelationReport:
     """Score ``n`` seeded-sampled networks with each proxy and correlate with test accuracy.
 
     Scores go through the score cache (``cache=None`` disables it), so a rerun is instant
     and an interrupted run resumes; ``seconds`` stay the cold computation time.
+    ``batch_size`` overrides every proxy's default batch size.
     """
     names = sorted(PROXIES) if list(proxies) == ["all"] else list(proxies)
     for name in names:
@@ -128,7 +152,9 @@ def run_correlation(
     meter = Progress(len(archs), "networks scored", enabled=progress)
     with Parallel(n_jobs=jobs, return_as="generator") as parallel:
         calls = (
-            delayed(_score_chunk)(space, c, dataset, names, seed, data_dir, cache, inits)
+            delayed(_score_chunk)(
+                space, c, dataset, names, seed, data_dir, cache, inits, batch_size
+            )
             for c in chunks
         )
         for part in parallel(calls):
@@ -147,6 +173,7 @@ def run_correlation(
         seconds={p: float(seconds[j]) for j, p in enumerate(names)},
         input_source=source,
         cached=sum(p[2] for p in parts),
+        cache=cache,
     )
 
 

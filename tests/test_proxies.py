@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 import torch
 
+from eznas.cli import main
+from eznas.correlation import run_correlation
 from eznas.data import data_batch
 from eznas.metrics import correlate
 from eznas.proxies import PROXIES, get_proxy
@@ -171,3 +173,19 @@ def test_exported_proxy_file_loads_and_its_key_follows_its_content(tmp_path, bat
     assert scorer(CONVS, str(path)) == pytest.approx(2 * scorer(CONVS, proxy))
     with pytest.raises(FileNotFoundError, match="missing.py"):
         get_proxy(str(tmp_path / "missing.py"))
+
+
+def test_correlate_cli_with_exported_file_and_plots(tmp_path):
+    path = tmp_path / "abs_conv.py"
+    path.write_text(EXPORTED + "\nSCALE = 1.0\n")
+    argv = ["correlate", "--proxy", "skip", str(path), "-n", "12", "--seed", "3"]
+    argv += ["--out", str(tmp_path / "out"), "--cache", str(tmp_path / "s.sqlite"), "--plot"]
+    assert main(argv) == 0
+    plots = sorted(p.name for p in (tmp_path / "out").glob("*.png"))
+    assert plots == [
+        "scatter-nb201-cifar10-n12-s3-abs_conv.png",
+        "scatter-nb201-cifar10-n12-s3-skip.png",
+    ]
+    # the second run is answered from the cache, params for the colours included
+    report = run_correlation(proxies=["skip"], n=12, seed=3, cache=tmp_path / "s.sqlite")
+    assert report.cached == 12
