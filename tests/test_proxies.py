@@ -189,3 +189,14 @@ def test_correlate_cli_with_exported_file_and_plots(tmp_path):
     # the second run is answered from the cache, params for the colours included
     report = run_correlation(proxies=["skip"], n=12, seed=3, cache=tmp_path / "s.sqlite")
     assert report.cached == 12
+
+
+def test_a_real_evolver_export_scores_through_the_scorer(tmp_path):
+    from eznas.gp.export import export_program
+
+    path = export_program("mean(T1_N)", tmp_path / "noise_proxy.py", batch_size=2)
+    proxy = get_proxy(str(path))
+    assert proxy.name.startswith("file:eznas_proxy@") and proxy.batch_size == 2  # PROXY_INFO name
+    value = Scorer(SMALL, "cifar10", 0)(CONVS, str(path))
+    assert math.isfinite(value)
+    assert Scorer(SMALL, "cifar10", 0)(CONVS, str(path)) == value
