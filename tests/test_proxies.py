@@ -200,3 +200,16 @@ def test_a_real_evolver_export_scores_through_the_scorer(tmp_path):
     value = Scorer(SMALL, "cifar10", 0)(CONVS, str(path))
     assert math.isfinite(value)
     assert Scorer(SMALL, "cifar10", 0)(CONVS, str(path)) == value
+
+
+def test_proxies_leave_the_model_as_they_found_it(batch):
+    torch.manual_seed(0)
+    model = SMALL.build(SKIP_CONVS, "cifar10")
+    before = {k: v.detach().clone() for k, v in model.named_parameters()}
+    x, labels = batch
+    for name, proxy in PROXIES.items():
+        if not proxy.uses_arch:
+            proxy.score(model, x[:8], labels[:8], seed=0)
+        assert all(p.grad is None for p in model.parameters()), name
+    after = dict(model.named_parameters())  # BN batch statistics may move, weights may not
+    assert all(torch.equal(v, after[k]) for k, v in before.items())

@@ -71,24 +71,25 @@ def grasp(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, **_) -> 
 @register_proxy("fisher", needs_labels=True, needs_grad=True, batch_size=64)
 def fisher(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, **_) -> float:
     """Fisher: per-channel (sum over positions of activation * its gradient)^2, summed."""
-    layers = weighted_layers(model)
     outputs: dict[nn.Module, torch.Tensor] = {}
 
     def keep(module, args, output):
-        output.retain_grad()
         outputs[module] = output
 
-    handles = [layer.register_forward_hook(keep) for layer in layers]
+    handles = [layer.register_forward_hook(keep) for layer in weighted_layers(model)]
     try:
-        _loss(model, inputs, labels).backward()
+        loss = _loss(model, inputs, labels)
     finally:
         for handle in handles:
             handle.remove()
+    layers, acts = list(outputs), list(outputs.values())
     total = 0.0
-    for layer, act in outputs.items():
-        if act.grad is None:
+    for layer, act, grad in zip(
+        layers, acts, torch.autograd.grad(loss, acts, allow_unused=True), strict=True
+    ):
+        if grad is None:
             continue
-        per_sample = act.detach() * act.grad
+        per_sample = act.detach() * grad
         if per_sample.dim() > 2:
             per_sample = per_sample.flatten(2).sum(-1)
         channel = per_sample.pow(2).mean(0).mul(0.5)

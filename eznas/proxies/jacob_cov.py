@@ -21,8 +21,8 @@ def jacob_cov(model: nn.Module, inputs: torch.Tensor, labels, **_) -> float:
     """Jacobian covariance: -sum(log(v + k) + 1/(v + k)) over eigenvalues of corr(J)."""
     model.train()
     x = inputs.clone().requires_grad_(True)
-    model(x).sum().backward()
-    jacobians = x.grad.flatten(1).double().numpy()
+    (grad,) = torch.autograd.grad(model(x).sum(), x)
+    jacobians = grad.flatten(1).double().numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
         corr = np.corrcoef(jacobians)
     if not np.all(np.isfinite(corr)):

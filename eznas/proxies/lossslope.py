@@ -12,6 +12,7 @@ drawn from ``seed`` alone.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -58,7 +59,8 @@ def synthetic_targets(inputs: torch.Tensor, size: int, generator: torch.Generato
 
 
 def loss_curve(model: nn.Module, inputs: torch.Tensor, seed: int = 0) -> np.ndarray:
-    """Training loss at each of the ITERATIONS steps (model trained in place)."""
+    """Training loss at each of the ITERATIONS steps (a copy of ``model`` is trained)."""
+    model = copy.deepcopy(model)
     generator = torch.Generator().manual_seed(seed)
     model.train()
     with torch.no_grad():
