@@ -29,6 +29,12 @@ def batches():
     return make_batches("cifar10", batch_size=2, seed=0)
 
 
+@pytest.fixture(scope="module")
+def small_batches():
+    """16x16 inputs (ImageNet16-120 stand-in): 4x cheaper for the tensor-level checks."""
+    return make_batches("ImageNet16-120", batch_size=2, seed=0)
+
+
 def build(space, table, index, seed=0, dataset="cifar10"):
     torch.manual_seed(seed)
     return space.build(table.arch(index), dataset)
@@ -59,9 +65,9 @@ def test_cbr_pattern_follows_data_flow(space, table, batches):
     assert sum(b.names[0].endswith("conv_a.1") for b in blocks) == 2
 
 
-def test_tensors_are_relu_conv_relations(space, table, batches):
-    model = build(space, table, 50)
-    stats = collect_model(model, batches)
+def test_tensors_are_relu_conv_relations(space, table, small_batches):
+    model = build(space, table, 50, dataset="ImageNet16-120")
+    stats = collect_model(model, small_batches)
     for block in stats:
         assert set(block) == set(KINDS)
         for x in "DNP":
@@ -117,16 +123,18 @@ def test_gradients_match_independent_backward(space, x):
         torch.testing.assert_close(block[f"T4G_{x}"], t4.grad)
 
 
-def test_inputs_differ_as_specified(space, table, batches):
-    model = build(space, table, 1)
-    stats = collect_model(model, batches)
+def test_inputs_differ_as_specified(space, table, small_batches):
+    model = build(space, table, 1, dataset="ImageNet16-120")
+    stats = collect_model(model, small_batches)
     first = stats[0]  # edge 0->1 is a conv: its T1 is the stem's output
     for x in "DNP":
-        torch.testing.assert_close(first[f"T1_{x}"], model.stem(batches[x]).detach())
+        torch.testing.assert_close(first[f"T1_{x}"], model.stem(small_batches[x]).detach())
     assert not torch.equal(first["T1_D"], first["T1_N"])
     assert not torch.equal(first["T1_P"], first["T1_D"])
     assert not torch.equal(first["T3G_D"], first["T3G_N"])
-    only_n = collect_model(build(space, table, 1), batches, kinds=["T4G_N", "T1_N"])
+    only_n = collect_model(
+        build(space, table, 1, dataset="ImageNet16-120"), small_batches, kinds=["T4G_N", "T1_N"]
+    )
     assert all(set(s) == {"T4G_N", "T1_N"} for s in only_n)
     torch.testing.assert_close(only_n[0]["T4G_N"], first["T4G_N"])
 
@@ -190,7 +198,7 @@ def test_float16_file_name_and_storage(tmp_path):
 KILLED_RUN = """
 import sys
 from eznas.stats import collect
-collect(dataset="ImageNet16-120", indices=[3, 9, 15, 0, 25], out=sys.argv[1], progress=False)
+collect(dataset="ImageNet16-120", indices=[3, 15, 25, 50], out=sys.argv[1], progress=False)
 """
 
 
@@ -206,15 +214,15 @@ def test_kill_9_then_rerun_equals_uninterrupted_run(tmp_path):
     proc.wait()
     with open_cache(killed / name) as cache:  # readable, only complete networks visible
         partial = cache.networks()
-        assert 1 <= len(partial) < 5
+        assert 1 <= len(partial) < 4
         assert all(cache.meta(i)["rcb_count"] >= 4 for i in partial)
 
-    argv = ["collect", "--dataset", "ImageNet16-120", "--indices", "3", "9", "15", "0", "25"]
+    argv = ["collect", "--dataset", "ImageNet16-120", "--indices", "3", "15", "25", "50"]
     assert main([*argv, "--out", str(killed)]) == 0
     assert main([*argv, "--out", str(clean)]) == 0
     assert not parts.exists()
     with open_cache(killed / name) as a, open_cache(clean / name) as b:
-        assert a.networks() == b.networks() == [0, 3, 9, 15, 25]
+        assert a.networks() == b.networks() == [3, 15, 25, 50]
         for index in a.networks():
             assert a.meta(index) == b.meta(index)
             for kind in KINDS:

@@ -96,7 +96,7 @@ def collect_named(
                         for stats, block in zip(out, blocks, strict=True):
                             stats["T3"] = block.conv.module.weight.detach().clone()
                 elif names != [b.name for b in blocks]:
-                    raise RuntimeError(f"blocks differ between inputs D and {x_kind}")
+                    raise RuntimeError(f"blocks differ between inputs {inputs[0]} and {x_kind}")
                 for kind in mine:
                     family = kind.split("_")[0]
                     if family in BASE:
