@@ -6,6 +6,7 @@ Pipeline: space -> model -> statistics -> evolver -> exported proxy -> search.
 from eznas.benchmark import AccuracyTable, load_table
 from eznas.correlation import run_correlation as correlate
 from eznas.data import make_batches
+from eznas.gp import EvolveConfig, evolve, export_program, export_run
 from eznas.metrics import Correlation
 from eznas.proxies import get_proxy
 from eznas.search import search as run_search
@@ -16,8 +17,12 @@ from eznas.stats import collect
 __all__ = [
     "AccuracyTable",
     "Correlation",
+    "EvolveConfig",
     "collect",
     "correlate",
+    "evolve",
+    "export_program",
+    "export_run",
     "get_proxy",
     "get_space",
     "load_table",

@@ -399,7 +399,7 @@ def evolve_options(parser: argparse.ArgumentParser) -> None:
 
 def evolve_run(args: argparse.Namespace) -> int:
     from eznas.gp.evolve import EvolveConfig, evolve
-    from eznas.gp.holdout import markdown, test_run
+    from eznas.gp.holdout import markdown, run_holdout_test
 
     if args.resume:
         result = evolve(out=args.resume, resume=True, generations=args.generations)
@@ -429,7 +429,7 @@ def evolve_run(args: argparse.Namespace) -> int:
     for text, f in result.hall_of_fame[:2]:
         print(f"hall of fame ({f:.4f}): {text}")
     if args.test:
-        print(markdown(test_run(result.folder, args.test, data_dir=args.data)))
+        print(markdown(run_holdout_test(result.folder, args.test, data_dir=args.data)))
     return 0
 
 

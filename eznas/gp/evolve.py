@@ -173,6 +173,15 @@ class Evolver:
         return {"pairs": [self.pairs[p].name for p, _ in sample], "programs": len(texts)}
 
     def _fitness(self, sample, texts: list[str]) -> np.ndarray:
+        """Fitness in-process or in workers; Python's RNG is restored afterwards because
+        schedulers (dask.distributed) draw from it, and DEAP's variation depends on it."""
+        state = random.getstate()
+        try:
+            return self._fitness_on_workers(sample, texts)
+        finally:
+            random.setstate(state)
+
+    def _fitness_on_workers(self, sample, texts: list[str]) -> np.ndarray:
         cfg = self.config
         if cfg.jobs == 1 and not cfg.scheduler:
             return fitness_chunk(self.spec, sample, texts)

@@ -93,7 +93,7 @@ def holdout_report(
     return report
 
 
-def test_run(run: str | os.PathLike, n: int = 1000, **options) -> dict:
+def run_holdout_test(run: str | os.PathLike, n: int = 1000, **options) -> dict:
     """Test a run's final best and its two best-ever programs; saves ``test.json`` in the run.
 
     Every network of a task set is excluded, whatever seed drew it; ``options`` go to
