@@ -5,9 +5,10 @@
 Overhead = collect_model time / time of the bare forward+backward passes (D, N, P) of the
 same networks and inputs (min over ``reps`` interleaved repetitions, one process, one torch
 thread by default: on a shared machine multi-threaded timings are mostly contention). The
-end-to-end rate and the on-disk sizes come from real ``eznas collect`` subprocesses (one per
-setting, so their peak RSS is their own); existing caches in statistics_cache/ are listed
-with their uncompressed size (what the evolver holds in RAM if it reads everything).
+end-to-end rate (``collect()`` wall time: sampling, batches, collection, compression, shard
+and index writes, consolidation; not interpreter start-up) and the on-disk sizes come from
+one ``collect`` subprocess per setting, so their peak RSS is their own. Existing caches in
+statistics_cache/ are listed with their uncompressed size (the RAM to read all of one).
 """
 
 from __future__ import annotations
@@ -29,6 +30,15 @@ from eznas.data import make_batches
 from eznas.spaces import get_space
 from eznas.stats import collect_model
 from eznas.stats.pipeline import sample_networks
+
+SETTINGS = (
+    (1, "float32", "gzip"),
+    (1, "float32", "lzf"),
+    (1, "float32", "none"),
+    (1, "float16", "gzip"),
+    (8, "float32", "gzip"),
+)
+"""(batch size, dtype, compression) of the end-to-end runs."""
 
 RUN = """
 import json, resource, sys, time
@@ -108,24 +118,25 @@ def main() -> None:
         f"{t_bare / len(indices):.3f} s/net, overhead {t_collect / t_bare:.2f}x"
     )
     with tempfile.TemporaryDirectory() as tmp:
-        for batch_size, dtype in ((1, "float32"), (1, "float16"), (8, "float32")):
+        for batch_size, dtype, compression in SETTINGS:
             settings = dict(
                 dataset=args.dataset,
                 indices=indices,
                 batch_size=batch_size,
                 dtype=dtype,
+                compression=compression,
                 seed=args.seed,
-                out=tmp,
+                out=str(Path(tmp) / compression),
             )
             res = run_collect(settings)
             path = Path(res["path"])
             mb = path.stat().st_size / 1e6 / len(indices)
             raw = uncompressed_mb(path) / len(indices)
             print(
-                f"B={batch_size} {dtype}: {mb:.1f} MB/net on disk ({raw:.1f} MB raw), "
-                f"end-to-end {res['seconds'] / len(indices):.2f} s/net "
-                f"({len(indices) / res['seconds']:.2f} nets/s incl. start-up, "
-                f"{res['seconds'] / t_bare:.1f}x bare), peak RSS {res['rss_mb']:.0f} MB"
+                f"B={batch_size} {dtype} {compression}: {mb:.1f} MB/net on disk "
+                f"({raw:.1f} MB raw), end-to-end {res['seconds'] / len(indices):.2f} s/net = "
+                f"{len(indices) / res['seconds']:.2f} nets/s "
+                f"({res['seconds'] / t_bare:.1f}x bare), peak RSS {res['rss_mb']:.0f} MB"
             )
     for path in sorted(Path("statistics_cache").glob("*.h5")):
         print(

@@ -179,10 +179,11 @@ def collect_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--pattern", default="rcb", help="block pattern: rcb or cbr")
     parser.add_argument("--dtype", default="float32", help="storage: float32 or float16")
-    parser.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
     parser.add_argument(
-        "--out", default="statistics_cache", metavar="DIR", help="cache folder"
+        "--compression", default="gzip", help="gzip (compact, default), lzf or none (fastest)"
     )
+    parser.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
+    parser.add_argument("--out", default="statistics_cache", metavar="DIR", help="cache folder")
 
 
 def collect_run(args: argparse.Namespace) -> int:
@@ -200,6 +201,7 @@ def collect_run(args: argparse.Namespace) -> int:
         out=args.out,
         jobs=args.jobs,
         data_dir=args.data,
+        compression=args.compression,
     )
     print(f"{path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0

@@ -195,6 +195,20 @@ def test_float16_file_name_and_storage(tmp_path):
         collect(indices=[3], dtype="float64", out=tmp_path, progress=False)
 
 
+def test_compression_changes_size_not_content(tmp_path):
+    paths = {
+        c: collect(indices=[3], compression=c, out=tmp_path / c, progress=False)
+        for c in ("gzip", "none")
+    }
+    assert paths["gzip"].stat().st_size < 0.9 * paths["none"].stat().st_size
+    with open_cache(paths["gzip"]) as a, open_cache(paths["none"]) as b:
+        for kind in KINDS:
+            for x, y in zip(a.read(kind, [3])[0], b.read(kind, [3])[0], strict=True):
+                np.testing.assert_array_equal(x, y)
+    with pytest.raises(ValueError, match="'zstd'"):
+        collect(indices=[3], compression="zstd", out=tmp_path, progress=False)
+
+
 KILLED_RUN = """
 import sys
 from eznas.stats import collect

@@ -25,6 +25,7 @@ from eznas.proxies.cost import count_params
 from eznas.spaces import get_space
 from eznas.stats.blocks import check_pattern
 from eznas.stats.cache import (
+    COMPRESSIONS,
     DTYPES,
     ROOT_KEYS,
     cache_name,
@@ -72,14 +73,20 @@ def _collect_one(
     batches: Batches,
     attrs: dict,
     shard: Path,
-    threads: int,
+    compression: str,
 ) -> tuple[int, Path]:
-    if threads:
+    """Build, collect and write one network on one torch thread (B = 1 convs gain little from
+    intra-op threads, and on a shared machine extra threads mostly wait for each other)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        torch.manual_seed(attrs["seed"])
+        model = get_space(space).build(arch, attrs["dataset"])
+        names, stats = collect_named(model, batches, attrs["pattern"])
+        meta = {**meta, "params": count_params(model)}
+        write_shard(shard, attrs, meta, stats, names, compression)
+    finally:
         torch.set_num_threads(threads)
-    torch.manual_seed(attrs["seed"])
-    model = get_space(space).build(arch, attrs["dataset"])
-    names, stats = collect_named(model, batches, attrs["pattern"])
-    write_shard(shard, attrs, {**meta, "params": count_params(model)}, stats, names)
     return meta["index"], shard
 
 
@@ -96,15 +103,19 @@ def collect(
     jobs: int = 1,
     data_dir: str | os.PathLike | None = None,
     progress: bool = True,
+    compression: str = "gzip",
 ) -> Path:
     """Collect the 22 statistics of ``n`` seeded-sampled (or given) networks into the cache.
 
     Re-running skips networks already in the file, so an interrupted run is finished by
-    running the same call again. Returns the cache file's path.
+    running the same call again. ``compression`` (gzip, lzf, none) only changes the size and
+    speed, not the content. Returns the cache file's path.
     """
     check_pattern(pattern)
     if dtype not in DTYPES:
         raise ValueError(f"dtype {dtype!r}; allowed: {', '.join(DTYPES)}")
+    if compression not in COMPRESSIONS:
+        raise ValueError(f"compression {compression!r}; allowed: {', '.join(COMPRESSIONS)}")
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
     table = load_table(space, data_dir)
@@ -151,7 +162,6 @@ def collect(
         todo = [i for i in wanted if i not in members]
         write_index(path, attrs, members)
         meter = Progress(len(wanted), "networks", progress, done=len(wanted) - len(todo))
-        threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else 0
         tasks = (
             delayed(_collect_one)(
                 space,
@@ -160,7 +170,7 @@ def collect(
                 batches,
                 attrs,
                 parts / f"net-{i:05d}.h5",
-                threads,
+                compression,
             )
             for i in todo
         )
