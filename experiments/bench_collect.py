@@ -135,8 +135,9 @@ def main() -> None:
             print(
                 f"B={batch_size} {dtype} {compression}: {mb:.1f} MB/net on disk "
                 f"({raw:.1f} MB raw), end-to-end {res['seconds'] / len(indices):.2f} s/net = "
-                f"{len(indices) / res['seconds']:.2f} nets/s "
-                f"({res['seconds'] / t_bare:.1f}x bare), peak RSS {res['rss_mb']:.0f} MB"
+                f"{len(indices) / res['seconds']:.2f} nets/s"
+                + (f" ({res['seconds'] / t_bare:.1f}x bare)" if batch_size == 1 else "")
+                + f", peak RSS {res['rss_mb']:.0f} MB"
             )
     for path in sorted(Path("statistics_cache").glob("*.h5")):
         print(
