@@ -123,3 +123,14 @@ def test_synflow_program_ranks_like_direct_synflow(networks, stats):
     np.testing.assert_allclose(scores, direct, rtol=2e-3)  # float32 sums with cancellation
     assert kendall(scores, direct) == pytest.approx(1.0)
     assert list(np.argsort(scores)) == list(np.argsort(direct))
+
+
+def test_only_used_kinds_group_like_all_kinds(stats):
+    """Reading only a program's kinds (no T1/T3/T4 base kinds) groups blocks correctly."""
+    few = [[{k: b[k] for k in ("T2_N", "T3G_N", "T3G_P")} for b in blocks] for blocks in stats]
+    programs = [compile_tree("abs(T3G_N)"), compile_tree("mean(softmax(T2_N))")]
+    np.testing.assert_allclose(
+        evaluate(programs, BlockSet.from_blocks(few)),
+        evaluate(programs, BlockSet.from_blocks(stats)),
+        rtol=1e-6,
+    )

@@ -26,8 +26,12 @@ TO_SCALAR: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "sum": op_sum,
 }
 AGGREGATIONS = ("mean", "sum", "amax", "amin")
-SIGNATURE_KINDS = ("T1_D", "T3", "T4_D")
+SHAPE_FAMILIES = ("input", "weight", "output")  # T1/T2 (+G), T3 (+G), T4 (+G)
 MEMO_BYTES = 256 * 2**20  # per shape group; larger intermediate results are recomputed
+
+
+def _shape_family(kind: str) -> str:
+    return {"T1": "input", "T2": "input", "T3": "weight", "T4": "output"}[kind[:2]]
 
 
 def make_pset() -> gp.PrimitiveSet:
@@ -139,11 +143,18 @@ class BlockSet:
     ) -> BlockSet:
         """Stack the RCBs given by ``read(kind) -> per network, per RCB array``, kind by kind.
 
-        Groups are keyed by the shapes of T1_D, T3 and T4_D (which fix all other shapes);
+        Groups are keyed by the shapes of one kind per shape family (input, weight,
+        output: together they fix all other shapes);
         reading one kind at a time keeps peak memory near one kind above the result.
         """
         kinds = list(kinds)
-        keys = [k for k in SIGNATURE_KINDS if k in kinds] or kinds[:1]
+        keys = [
+            k
+            for k in (
+                next((k for k in kinds if _shape_family(k) == f), None) for f in SHAPE_FAMILIES
+            )
+            if k
+        ]
         shapes = [read(k) for k in keys]
         n = len(shapes[0])
         buckets: dict[tuple, list[tuple[int, int]]] = {}
