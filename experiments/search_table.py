@@ -63,8 +63,8 @@ def plot(summaries: list[SearchSummary], path: Path) -> Path | None:
         return None
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for summary in summaries:
-        end = max(r.seconds for r in summary.results)
-        grid = np.linspace(0, end, 200)
+        first = max(r.trajectory[0][0] for r in summary.results)  # every run has a best
+        grid = np.linspace(first, max(r.seconds for r in summary.results), 200)
         curves = []
         for r in summary.results:
             times, accs = np.array(r.trajectory).T

@@ -190,10 +190,6 @@ class SearchResult:
     details: dict = field(default_factory=dict)
 
     @property
-    def warm(self) -> bool:
-        return self.hits > 0 and self.misses == 0
-
-    @property
     def cache_state(self) -> str:
         if self.misses == 0:
             return "warm" if self.hits else "none"

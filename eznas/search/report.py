@@ -59,6 +59,11 @@ class SearchSummary:
         return [{"label": self.label, **r.as_dict()} for r in self.results]
 
 
+def _joined(cells: list[str]) -> str:
+    """One value when every dataset agrees (searched once, scored on all), else a/b/c."""
+    return cells[0] if len(set(cells)) == 1 else " / ".join(cells)
+
+
 def markdown_table(summaries: Sequence[SearchSummary]) -> str:
     """Rows = labels, columns = datasets (accuracy), plus mean cold/wall seconds per run."""
     datasets = list(dict.fromkeys(s.dataset for s in summaries))
@@ -73,10 +78,10 @@ def markdown_table(summaries: Sequence[SearchSummary]) -> str:
         cells = [by[label, d].cell() if (label, d) in by else "" for d in datasets]
 
         def per_dataset(name: str, fmt: str, row=row) -> str:
-            return " / ".join(format(s._values(name).mean(), fmt) for s in row)
+            return _joined([format(s._values(name).mean(), fmt) for s in row])
 
-        runs = "/".join(str(len(s.results)) for s in row)
-        states = "/".join(s.cache_state for s in row)
+        runs = _joined([str(len(s.results)) for s in row])
+        states = _joined([s.cache_state for s in row])
         lines.append(
             f"| {label} | " + " | ".join(cells) + f" | {runs} | {per_dataset('evaluated', '.0f')}"
             f" | {per_dataset('seconds', '.1f')} | {per_dataset('wall', '.1f')} | {states} |"
