@@ -111,6 +111,10 @@ def test_pareto_front_pick_and_combine():
     fit = combine(rows, rows)
     assert fit[2] == pytest.approx(2.0) and fit[0] == pytest.approx(1 - 0.5)
     assert fit[3] == -np.inf
+    # one -inf (NASWOT on a singular kernel) must not wipe out everyone's normalisation
+    rows = np.vstack([rows[:3], [-np.inf, 5.0]])
+    assert combine(rows, rows).tolist()[:3] == pytest.approx(fit[:3].tolist())
+    assert combine(rows, rows)[3] == -np.inf
 
 
 def test_search_runs_summary_and_cli(cache, capsys, tmp_path):

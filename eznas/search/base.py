@@ -74,12 +74,16 @@ def combine(rows: np.ndarray, reference: np.ndarray) -> np.ndarray:
 
     A single proxy is used as is. Several are combined as FreeREA does: each min-max
     normalised over ``reference`` (every arch evaluated so far), summed, minus their
-    standard deviation, so archs that only one proxy likes are penalised. NaN -> -inf.
+    standard deviation, so archs that only one proxy likes are penalised. A non-finite
+    score (NaN, NASWOT's -inf on a singular kernel) gives -inf and stays out of the
+    normalisation, which it would otherwise wipe out for every arch.
     """
     rows = np.asarray(rows, dtype=float)
     if rows.shape[1] == 1:
         fitness = rows[:, 0].copy()
     else:
+        rows = np.where(np.isfinite(rows), rows, np.nan)
+        reference = np.where(np.isfinite(reference), reference, np.nan)
         with np.errstate(all="ignore"):
             low, high = np.nanmin(reference, axis=0), np.nanmax(reference, axis=0)
             span = np.where(high > low, high - low, 1.0)
