@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from eznas.benchmark import load_table
 from eznas.paths import find_data
@@ -18,6 +19,16 @@ NASLIB_OPS = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_
 def naslib_to_arch(key: str) -> str:
     codes = [int(c) for c in key.strip("()").split(",")]
     return format_arch([NASLIB_OPS[c] for c in codes])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_thread():
+    """One intra-op torch thread: on a busy 2-core machine two threads contend and run far
+    slower, and results do not depend on the thread count."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

@@ -33,15 +33,6 @@ EMPTY = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 SMALL = get_space("nb201", channels=8, cells=1)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One intra-op thread: on a shared 2-core machine two threads run up to 25x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def batch():
     x, labels, _ = data_batch("cifar10", 16, 0)

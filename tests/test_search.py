@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 
 from eznas.cli import main
 from eznas.proxies.cost import count_flops, count_params
@@ -14,15 +13,6 @@ from eznas.search.etnas import pareto_front, pick
 ETNAS_CHEAP = dict(
     proxy="params", front_proxy="oracle", final_proxy="params", degree_proxy="params"
 )
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The machine is shared: one torch thread is faster than two contending ones."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
