@@ -6,12 +6,14 @@ from eznas.correlation import run_correlation
 
 
 def test_correlate_params_on_real_networks(tmp_path, capsys):
-    code = main(["correlate", "--proxy", "params", "flops", "-n", "40", "--out", str(tmp_path)])
+    cache = str(tmp_path / "scores.sqlite")
+    argv = ["correlate", "--proxy", "params", "flops", "-n", "40", "--out", str(tmp_path)]
+    code = main([*argv, "--cache", cache])
     assert code == 0
     out = capsys.readouterr().out
     assert "| params |" in out and "| flops |" in out
     assert (tmp_path / "correlation-nb201-cifar10-n40-s0.csv").exists()
-    report = run_correlation(proxies=["params"], n=40, progress=False)
+    report = run_correlation(proxies=["params"], n=40, progress=False, cache=cache)
     # params correlates positively with NB201 accuracy (about 0.56 Kendall on all archs)
     assert report.results["params"].kendall > 0.3
 
