@@ -22,6 +22,7 @@ import torch
 from joblib import Parallel, delayed
 
 from eznas.bench.train import Recipe, split_data, train_and_test
+from eznas.files import write_atomic
 from eznas.metrics import kendall
 from eznas.progress import Progress
 from eznas.spaces import get_space
@@ -79,12 +80,6 @@ def _read_partial(path: Path) -> dict[tuple[str, int], dict]:
     return done
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def build_benchmark(
     spec: BenchmarkSpec,
     out: str | os.PathLike,
@@ -124,7 +119,7 @@ def build_benchmark(
     second = np.array([done[(a, spec.seed + 1)]["accuracy"] for a in noise])
     lines = [f"index,arch,{spec.dataset}"]
     lines += [f"{i},{a},{acc:.4f}" for i, (a, acc) in enumerate(zip(archs, first, strict=True))]
-    _write_atomic(out, "\n".join(lines) + "\n")
+    write_atomic(out, "\n".join(lines) + "\n")
     sidecar = {
         "space": spec.space,
         "space_options": spec.space_options(),
@@ -138,5 +133,5 @@ def build_benchmark(
         "wall_seconds_last_session": time.perf_counter() - started,
         "command": command or shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
     }
-    _write_atomic(out.with_suffix(".json"), json.dumps(sidecar, indent=2) + "\n")
+    write_atomic(out.with_suffix(".json"), json.dumps(sidecar, indent=2) + "\n")
     return out

@@ -13,17 +13,14 @@ import math
 import os
 from pathlib import Path
 
+from eznas.files import write_atomic
+
 CONFIG, LOG, CHECKPOINT = "config.json", "log.jsonl", "checkpoint.json"
 
 
 def write_json(path: Path, content: dict) -> None:
     """Atomic write: temporary file in the same folder, fsync, rename."""
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w") as handle:
-        json.dump(content, handle, indent=1)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(content, indent=1))
 
 
 def read_json(path: Path) -> dict:
@@ -44,15 +41,19 @@ def read_log(folder: Path) -> list[dict]:
     path = Path(folder) / LOG
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    entries = []
+    for line in path.read_text().splitlines():
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError:  # a line cut short by kill -9; its generation reruns
+            continue
+    return entries
 
 
 def trim_log(folder: Path, generation: int) -> None:
     """Drop log lines of generations after ``generation`` (written before a crash)."""
     kept = [e for e in read_log(folder) if e["generation"] <= generation]
-    tmp = Path(folder) / (LOG + ".tmp")
-    tmp.write_text("".join(json.dumps(e) + "\n" for e in kept))
-    os.replace(tmp, Path(folder) / LOG)
+    write_atomic(Path(folder) / LOG, "".join(json.dumps(e) + "\n" for e in kept))
 
 
 def encode_fitness(value: float) -> float | None:
