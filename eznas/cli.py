@@ -456,3 +456,54 @@ def export_run_cli(args: argparse.Namespace) -> int:
 
 
 export_options.run = export_run_cli
+
+
+# ---------------------------------------------------------------- demo
+@command("demo", "the whole pipeline on the shipped benchmark: collect, evolve, export, search")
+def demo_options(parser: argparse.ArgumentParser) -> None:
+    from eznas.benchmark.benchmarks import DEFAULT_SHIPPED
+    from eznas.demo import DEMO_PROXIES
+
+    parser.add_argument(
+        "--benchmark",
+        default=DEFAULT_SHIPPED,
+        help=f"shipped name (default {DEFAULT_SHIPPED}), nb201 (needs --data) or a CSV",
+    )
+    parser.add_argument("--dataset", default=None, help="default: the benchmark's first")
+    _data_option(parser)
+    parser.add_argument("--task", type=int, default=60, help="networks the evolution sees")
+    parser.add_argument("--population", type=int, default=30)
+    parser.add_argument("--generations", type=int, default=10)
+    parser.add_argument("--holdout", type=int, default=300, help="networks for the comparison")
+    parser.add_argument(
+        "--proxy", nargs="+", default=list(DEMO_PROXIES), help="hand-designed proxies to compare"
+    )
+    parser.add_argument("--evaluations", type=int, default=100, help="FreeREA budget (archs)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--out", default="runs/demo", metavar="DIR")
+
+
+def demo_run(args: argparse.Namespace) -> int:
+    from eznas.demo import DemoConfig, run_demo
+
+    config = DemoConfig(
+        benchmark=args.benchmark,
+        dataset=args.dataset,
+        task=args.task,
+        population=args.population,
+        generations=args.generations,
+        holdout=args.holdout,
+        proxies=tuple(args.proxy),
+        evaluations=args.evaluations,
+        seed=args.seed,
+        out=args.out,
+        data_dir=args.data,
+        jobs=args.jobs,
+    )
+    print(run_demo(config).text())
+    print(f"\nsaved in {args.out}/ (summary.txt, summary.json, eznas_demo.py, evolve/)")
+    return 0
+
+
+demo_options.run = demo_run

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from eznas.paths import find_data
 from eznas.progress import Progress
 from eznas.proxies import PROXIES, get_proxy
 from eznas.proxies.scoring import DEFAULT_CACHE, Scorer
+from eznas.spaces import SearchSpace, get_space
 
 
 @dataclass
@@ -32,6 +34,8 @@ class CorrelationReport:
     input_source: str = ""
     cached: int = 0  # scores answered by the score cache (warm)
     cache: str | os.PathLike | None = None  # where params for plots are looked up
+    table: AccuracyTable | None = None  # the ground truth the indices point into
+    model_space: SearchSpace | None = None  # builds the archs (params for plots)
     results: dict[str, Correlation] = field(init=False)
 
     def __post_init__(self):
@@ -71,8 +75,9 @@ class CorrelationReport:
         """One score-vs-accuracy PNG per proxy, dots coloured by parameter count."""
         params = self.scores.get("params")
         if params is None:
-            scorer = Scorer(self.space, self.dataset, self.seed, cache=self.cache)
-            table = load_table(self.space)
+            space = self.model_space or get_space(self.space)
+            scorer = Scorer(space, self.dataset, self.seed, cache=self.cache)
+            table = self.table or load_table(space.name)
             params = np.array([scorer(table.arch(int(i)), "params") for i in self.indices])
         stem = f"{self.space}-{self.dataset}-n{len(self.indices)}-s{self.seed}"
         return [
@@ -102,9 +107,9 @@ def sample_indices(table: AccuracyTable, n: int | None, seed: int) -> np.ndarray
     return np.sort(np.random.default_rng(seed).choice(len(table), size=n, replace=False))
 
 
-def _score_chunk(space_name, archs, dataset, proxy_names, seed, data_dir, cache_path, inits, size):
+def _score_chunk(space, archs, dataset, proxy_names, seed, data_dir, cache_path, inits, size):
     scorer = Scorer(
-        space_name, dataset, seed, data_dir=data_dir, cache=cache_path, inits=inits, batch_size=size
+        space, dataset, seed, data_dir=data_dir, cache=cache_path, inits=inits, batch_size=size
     )
     scores = np.empty((len(archs), len(proxy_names)))
     seconds = np.zeros(len(proxy_names))
@@ -117,7 +122,7 @@ def _score_chunk(space_name, archs, dataset, proxy_names, seed, data_dir, cache_
 
 
 def run_correlation(
-    space: str = "nb201",
+    space: str | SearchSpace = "nb201",
     dataset: str = "cifar10",
     proxies: list[str] | tuple[str, ...] = ("params", "flops"),
     n: int | None = 1000,
@@ -128,21 +133,25 @@ def run_correlation(
     cache: str | os.PathLike | None = DEFAULT_CACHE,
     inits: int = 1,
     batch_size: int | None = None,
+    table: AccuracyTable | None = None,
+    indices: Sequence[int] | None = None,
 ) -> CorrelationReport:
     """Score ``n`` seeded-sampled networks with each proxy and correlate with test accuracy.
 
     Scores go through the score cache (``cache=None`` disables it), so a rerun is instant
     and an interrupted run resumes; ``seconds`` stay the cold computation time.
-    ``batch_size`` overrides every proxy's default batch size.
+    ``batch_size`` overrides every proxy's default batch size. ``table`` replaces the
+    space's default ground truth; ``indices`` (rows of it) replace the seeded sample.
     """
     names = sorted(PROXIES) if list(proxies) == ["all"] else list(proxies)
     for name in names:
         get_proxy(name)
-    table = load_table(space, data_dir)
+    space = get_space(space) if isinstance(space, str) else space
+    table = table or load_table(space.name, data_dir)
     if dataset not in table.datasets:
         known = ", ".join(table.datasets)
         raise ValueError(f"dataset {dataset!r} not in ground truth; has: {known}")
-    indices = sample_indices(table, n, seed)
+    indices = sample_indices(table, n, seed) if indices is None else np.asarray(indices, int)
     archs = [table.arch(int(i)) for i in indices]
     source = ""
     if any(get_proxy(p).needs_data for p in names):
@@ -164,7 +173,7 @@ def run_correlation(
     scores = np.concatenate([p[0] for p in parts])
     seconds = np.sum([p[1] for p in parts], axis=0) / len(archs)
     return CorrelationReport(
-        space=space,
+        space=space.id,
         dataset=dataset,
         seed=seed,
         indices=indices,
@@ -174,6 +183,8 @@ def run_correlation(
         input_source=source,
         cached=sum(p[2] for p in parts),
         cache=cache,
+        table=table,
+        model_space=space,
     )
 
 

@@ -32,8 +32,12 @@ class Recipe:
     split_seed: int = 0
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "optimizer": "SGD nesterov", "schedule": "cosine per step",
-                "augmentation": "none"}
+        return {
+            **asdict(self),
+            "optimizer": "SGD nesterov",
+            "schedule": "cosine per step",
+            "augmentation": "none",
+        }
 
 
 def split_data(

@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from eznas.benchmark import load_table
+from eznas.benchmark import AccuracyTable, load_table
 from eznas.data import make_batches
 from eznas.gp import checkpoint as ck
 from eznas.gp.fitness import task_indices
 from eznas.gp.program import BlockSet, Program, compile_tree, evaluate
 from eznas.metrics import kendall, spearman
 from eznas.progress import Progress
-from eznas.spaces import get_space
+from eznas.spaces import SearchSpace, get_space
 from eznas.stats import collect_model, open_cache
 
 
@@ -36,7 +36,7 @@ def holdout_indices(size: int, exclude: Sequence[int], n: int, seed: int) -> np.
 
 def holdout_scores(
     programs: Sequence[Program],
-    space: str,
+    space: str | SearchSpace,
     dataset: str,
     indices: Sequence[int],
     *,
@@ -47,10 +47,13 @@ def holdout_scores(
     chunk: int = 25,
     data_dir: str | os.PathLike | None = None,
     progress: bool = True,
+    table: AccuracyTable | None = None,
 ) -> np.ndarray:
-    """Scores (programs, networks) of held-out networks, built as the collector builds them."""
+    """Scores (programs, networks) of held-out networks, built as the collector builds them;
+    ``indices`` are rows of ``table`` (default: the space's ground truth)."""
     kinds = sorted({k for p in programs for k in p.kinds})
-    table, searcher = load_table(space, data_dir), get_space(space)
+    searcher = get_space(space) if isinstance(space, str) else space
+    table = table or load_table(searcher.name, data_dir)
     batches = make_batches(dataset, batch_size, seed, data_dir)
     parts, meter = [], Progress(len(indices), f"held-out {dataset} networks", progress)
     for start in range(0, len(indices), chunk):
@@ -67,7 +70,7 @@ def holdout_scores(
 
 def holdout_report(
     programs: Sequence[Program],
-    space: str,
+    space: str | SearchSpace,
     datasets: Sequence[str],
     exclude: dict[str, Sequence[int]],
     n: int,
@@ -76,7 +79,10 @@ def holdout_report(
     **options,
 ) -> dict:
     """Kendall tau and Spearman rho per program and dataset on ``n`` held-out networks."""
-    table = load_table(space, options.get("data_dir"))
+    if options.get("table") is None:
+        name = space if isinstance(space, str) else space.name
+        options["table"] = load_table(name, options.get("data_dir"))
+    table = options["table"]
     report = {}
     for dataset in datasets:
         indices = holdout_indices(len(table), exclude.get(dataset, []), n, seed + 1)

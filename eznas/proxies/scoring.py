@@ -117,7 +117,7 @@ class Scorer:
         proxy = get_proxy(proxy) if isinstance(proxy, str) else proxy
         key = self.proxy_key(proxy)
         if self.cache is not None:
-            found = self.cache.get(self.space.name, self.dataset, key, self.seed, arch)
+            found = self.cache.get(self.space.id, self.dataset, key, self.seed, arch)
             if found is not None:
                 self.hits += 1
                 self.compute_seconds += found[1]
@@ -128,7 +128,7 @@ class Scorer:
         self.misses += 1
         self.compute_seconds += seconds
         if self.cache is not None:
-            self.cache.put(self.space.name, self.dataset, key, self.seed, arch, score, seconds)
+            self.cache.put(self.space.id, self.dataset, key, self.seed, arch, score, seconds)
         return score
 
     def compute(self, arch: str, proxy: Proxy) -> float:

@@ -107,6 +107,7 @@ def search_runs(
     inits: int | None = None,
     progress: bool = True,
     label: str | None = None,
+    table: AccuracyTable | None = None,
     **kwargs,
 ) -> SearchSummary:
     """``runs`` searches with seeds ``seed .. seed+runs-1`` sharing one Scorer and table."""
@@ -114,7 +115,7 @@ def search_runs(
         raise ValueError(f"runs must be >= 1, got {runs}")
     spec = get_search(algo)
     space = get_space(space) if isinstance(space, str) else space
-    table = load_table(space.name, data_dir)
+    table = table or load_table(space.name, data_dir)
     if cache is not None and not isinstance(cache, ScoreCache):
         cache = ScoreCache(cache)
     scorer = Scorer(

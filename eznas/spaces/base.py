@@ -44,6 +44,16 @@ class SearchSpace(ABC):
 
     name: str = ""
 
+    @property
+    def id(self) -> str:
+        """Name plus any non-default options: what keys cached scores and statistics, since
+        the same arch string builds different models in differently sized spaces."""
+        return self.name
+
+    def encode(self, arch: str) -> np.ndarray:
+        """The arch's decisions as a fixed-length integer vector (for nearest-arch lookups)."""
+        raise TypeError(f"search space {self.name!r} cannot encode archs as decision vectors")
+
     @abstractmethod
     def validate(self, arch: str) -> str:
         """Return the canonical form of ``arch``; raise ValueError quoting the bad part."""

@@ -103,8 +103,17 @@ class NB201Space(SearchSpace):
         self.channels = channels
         self.cells = cells
 
+    @property
+    def id(self) -> str:
+        if (self.channels, self.cells) == (16, 5):
+            return self.name
+        return f"{self.name}-c{self.channels}n{self.cells}"
+
     def validate(self, arch: str) -> str:
         return format_arch(parse_arch(arch))
+
+    def encode(self, arch: str) -> np.ndarray:
+        return np.array([OPS.index(op) for op in parse_arch(arch)])
 
     def ops(self, arch: str) -> tuple[str, ...]:
         return parse_arch(arch)

@@ -18,11 +18,11 @@ import numpy as np
 import torch
 from joblib import Parallel, delayed
 
-from eznas.benchmark import load_table
+from eznas.benchmark import AccuracyTable, load_table
 from eznas.data import Batches, make_batches
 from eznas.progress import Progress
 from eznas.proxies.cost import count_params
-from eznas.spaces import get_space
+from eznas.spaces import SearchSpace, get_space
 from eznas.stats.blocks import check_pattern
 from eznas.stats.cache import (
     COMPRESSIONS,
@@ -67,7 +67,7 @@ def _is_index(handle: h5py.File) -> bool:
 
 
 def _collect_one(
-    space: str,
+    space: SearchSpace,
     arch: str,
     meta: dict,
     batches: Batches,
@@ -81,7 +81,7 @@ def _collect_one(
     torch.set_num_threads(1)
     try:
         torch.manual_seed(attrs["seed"])
-        model = get_space(space).build(arch, attrs["dataset"])
+        model = space.build(arch, attrs["dataset"])
         names, stats = collect_named(model, batches, attrs["pattern"])
         meta = {**meta, "params": count_params(model)}
         write_shard(shard, attrs, meta, stats, names, compression)
@@ -91,7 +91,7 @@ def _collect_one(
 
 
 def collect(
-    space: str = "nb201",
+    space: str | SearchSpace = "nb201",
     dataset: str = "cifar10",
     n: int = 80,
     seed: int = 0,
@@ -104,12 +104,14 @@ def collect(
     data_dir: str | os.PathLike | None = None,
     progress: bool = True,
     compression: str = "gzip",
+    table: AccuracyTable | None = None,
 ) -> Path:
     """Collect the 22 statistics of ``n`` seeded-sampled (or given) networks into the cache.
 
     Re-running skips networks already in the file, so an interrupted run is finished by
     running the same call again. ``compression`` (gzip, lzf, none) only changes the size and
-    speed, not the content. Returns the cache file's path.
+    speed, not the content. ``table`` replaces the space's default ground truth (a benchmark
+    of your own, see ``eznas.benchmark.open_benchmark``). Returns the cache file's path.
     """
     check_pattern(pattern)
     if dtype not in DTYPES:
@@ -118,7 +120,8 @@ def collect(
         raise ValueError(f"compression {compression!r}; allowed: {', '.join(COMPRESSIONS)}")
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
-    table = load_table(space, data_dir)
+    space = get_space(space) if isinstance(space, str) else space
+    table = table or load_table(space.name, data_dir)
     if dataset not in table.datasets:
         raise ValueError(f"dataset {dataset!r}; allowed: {', '.join(table.datasets)}")
     if indices is None:
@@ -130,7 +133,7 @@ def collect(
             raise ValueError(f"indices {bad} out of range 0..{len(table) - 1}")
     batches = make_batches(dataset, batch_size, seed, data_dir)
     attrs = {
-        "space": space,
+        "space": space.id,
         "dataset": dataset,
         "pattern": pattern,
         "batch_size": batch_size,
@@ -139,7 +142,7 @@ def collect(
     }
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / cache_name(space, dataset, pattern, batch_size, seed, dtype)
+    path = folder / cache_name(space.id, dataset, pattern, batch_size, seed, dtype)
     parts = path.with_name(path.name + ".parts")
     consolidated = False
     if path.exists():

@@ -1,0 +1,68 @@
+"""`eznas demo`: every stage runs on the shipped benchmark in a tiny setting, offline."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from eznas.benchmark.benchmarks import open_benchmark
+from eznas.cli import main
+from eznas.demo import DemoConfig, run_demo, split_networks
+from eznas.proxies import get_proxy
+
+TINY = [
+    "--task", "12", "--population", "6", "--generations", "1", "--holdout", "25",
+    "--evaluations", "12", "--proxy", "params", "synflow",
+]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_demo_runs_every_stage_and_resumes(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", *TINY, "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    for part in ("evolved program:", "formula per block:", "eznas (evolved)", "FreeREA", "time:"):
+        assert part in text
+    summary = json.loads((out / "summary.json").read_text())
+    bench = open_benchmark(summary["benchmark"])
+    assert {r["proxy"] for r in summary["correlations"]} == {"params", "synflow", "eznas (evolved)"}
+    assert all(-1 <= r["kendall"] <= 1 for r in summary["correlations"])
+    for found in summary["searches"]:
+        assert found["accuracy"] == bench.table.accuracy(found["arch"], "digits")
+        assert found["accuracy"] <= summary["optimum"]
+    assert set(summary["stages"]) and all(v >= 0 for v in summary["stages"].values())
+    # the exported proxy is a plain proxy file anyone can load
+    assert get_proxy(summary["proxy_file"]).name.startswith("file:eznas_demo@")
+
+    log = (out / "evolve" / "log.jsonl").read_text()
+    again = run_demo(
+        DemoConfig(task=12, population=6, generations=1, holdout=25, evaluations=12,
+                   proxies=("params", "synflow"), out=str(out)),
+        verbose=False,
+    )  # fmt: skip
+    assert (out / "evolve" / "log.jsonl").read_text() == log  # resumed, not re-evolved
+    assert again.program == summary["program"]
+    assert again.searches[0]["arch"] == summary["searches"][0]["arch"]
+
+
+def test_demo_refuses_a_folder_evolved_with_other_settings(tmp_path):
+    config = DemoConfig(task=12, population=6, generations=1, holdout=5, evaluations=4,
+                        proxies=("params",), out=str(tmp_path))  # fmt: skip
+    run_demo(config, verbose=False)
+    config.population = 8
+    with pytest.raises(ValueError, match="other settings"):
+        run_demo(config, verbose=False)
+
+
+def test_split_networks_is_disjoint_and_seeded():
+    task, held = split_networks(1000, 60, 300, seed=0)
+    assert len(task) == 60 and len(held) == 300 and not set(task) & set(held)
+    assert split_networks(1000, 60, 300, seed=0) == (task, held)
+    with pytest.raises(ValueError, match="task 999"):
+        split_networks(1000, 999, 10, seed=0)
+
+
+def test_demo_rejects_bad_settings():
+    with pytest.raises(ValueError, match="population must be >= 2"):
+        DemoConfig(population=1)
