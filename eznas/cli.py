@@ -391,7 +391,9 @@ def evolve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--to-scalar", default="mean", help="mean, l2 or sum")
     parser.add_argument("--aggregate", default="mean", help="mean, sum, amax or amin")
     parser.add_argument("--tournsize", type=int, default=3, help="1 = Algorithm 1 literally")
-    parser.add_argument("--jobs", type=int, default=1, help="joblib worker processes")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="threads evaluating fitness (share the statistics)"
+    )
     parser.add_argument("--scheduler", default=None, help="dask scheduler tcp://host:port")
     parser.add_argument(
         "--test", type=int, default=0, metavar="N", help="then test on N held-out networks"

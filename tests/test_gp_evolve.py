@@ -118,6 +118,31 @@ def test_sigterm_saves_and_resume_finishes(caches, reference, tmp_path):
     assert resumed.population == reference.population
 
 
+def test_kill_9_loses_at_most_one_generation(caches, reference, tmp_path):
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "eznas", "evolve", "--cache", *caches, "--out", str(run)]
+    cmd += ["--population", "8", "--generations", "3", "--seed", "5", "--per-pair", "5"]
+    cmd += ["--n-task", "6"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not (run / ck.CHECKPOINT).exists() and time.time() < deadline:
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait(timeout=60)
+    assert ck.read_json(run / ck.CHECKPOINT)["generation"] >= 0
+    resumed = evolve(out=run, resume=True, verbose=False)
+    assert [e["generation"] for e in resumed.log] == [0, 1, 2, 3]
+    assert resumed.population == reference.population
+    np.testing.assert_array_equal(resumed.fitness, reference.fitness)
+
+
+def test_jobs_2_threads_give_the_same_run(caches, reference, tmp_path):
+    result = evolve(config(caches, jobs=2), tmp_path / "run", verbose=False)
+    assert result.population == reference.population
+    np.testing.assert_array_equal(result.fitness, reference.fitness)
+    assert result.hall_of_fame == reference.hall_of_fame
+
+
 @pytest.mark.skipif(os.environ.get("EZNAS_SKIP_DASK") == "1", reason="dask test disabled")
 def test_dask_local_cluster_gives_the_same_run(caches, reference, tmp_path):
     distributed = pytest.importorskip("distributed")

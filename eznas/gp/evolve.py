@@ -10,7 +10,8 @@ selection step, so ``varOr`` gets a tournament-selected copy of the population
 All randomness comes from Python's ``random`` (which DEAP uses), seeded once and saved in
 every checkpoint, so a resumed run continues exactly as an uninterrupted one. Fitness runs
 in-process, with joblib (``jobs``), or on a Dask cluster (``scheduler``); workers load the
-task statistics once per process and receive only program strings.
+task statistics once per process and receive only program strings; local jobs are threads
+sharing one copy of the statistics.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ import numpy as np
 from deap import algorithms, base, creator, gp, tools
 
 from eznas.gp import checkpoint as ck
-from eznas.gp.fitness import TaskSpec, draw, fitness_chunk, load_task
-from eznas.gp.program import check_shapes, compile_tree, evaluate, make_pset
+from eznas.gp.fitness import TaskSpec, draw, fitness_chunk, load_task, min_kendall
+from eznas.gp.program import check_shapes, compile_tree, evaluate, make_pset, parse_many
 
 if not hasattr(creator, "EZNASFitness"):
     creator.create("EZNASFitness", base.Fitness, weights=(1.0,))
@@ -65,6 +66,8 @@ class EvolveConfig:
             raise ValueError(f"population must be >= 2, got {self.population}")
         if not self.caches:
             raise ValueError("no statistics caches given")
+        if self.jobs < 1:
+            raise ValueError(f"jobs must be >= 1, got {self.jobs}")
         if self.cxpb + self.mutpb > 1:
             raise ValueError(f"cxpb + mutpb must be <= 1, got {self.cxpb} + {self.mutpb}")
 
@@ -182,22 +185,34 @@ class Evolver:
             random.setstate(state)
 
     def _fitness_on_workers(self, sample, texts: list[str]) -> np.ndarray:
+        """``jobs`` > 1: threads over chunks of programs, sharing this process's statistics
+        (torch ops release the GIL; worker processes would each hold a copy of the task
+        set, gigabytes for three NB201 caches). A Dask scheduler gets picklable program
+        strings and its workers load the task set once each."""
         cfg = self.config
         if cfg.jobs == 1 and not cfg.scheduler:
-            return fitness_chunk(self.spec, sample, texts)
+            return min_kendall(parse_many(texts), self.pairs, sample, cfg.to_scalar, cfg.aggregate)
         from joblib import Parallel, delayed, parallel_config
 
         chunks = [
-            c for c in np.array_split(np.array(texts, dtype=object), 2 * max(cfg.jobs, 1)) if len(c)
+            list(c)
+            for c in np.array_split(np.array(texts, dtype=object), 2 * max(cfg.jobs, 1))
+            if len(c)
         ]
-        calls = (delayed(fitness_chunk)(self.spec, sample, list(c)) for c in chunks)
         if cfg.scheduler:
             from dask.distributed import Client
 
+            calls = (delayed(fitness_chunk)(self.spec, sample, c) for c in chunks)
             with Client(cfg.scheduler), parallel_config(backend="dask"):
                 parts = Parallel(n_jobs=-1)(calls)
         else:
-            parts = Parallel(n_jobs=cfg.jobs)(calls)
+            calls = (
+                delayed(min_kendall)(
+                    parse_many(c), self.pairs, sample, cfg.to_scalar, cfg.aggregate
+                )
+                for c in chunks
+            )
+            parts = Parallel(n_jobs=cfg.jobs, prefer="threads")(calls)
         return np.concatenate(parts)
 
 
