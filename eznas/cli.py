@@ -60,10 +60,26 @@ def _data_option(parser: argparse.ArgumentParser) -> None:
 def _space_dataset_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--space", default="nb201", help="search space (default nb201)")
     parser.add_argument(
-        "--dataset",
-        default="cifar10",
-        help="cifar10, cifar100 or ImageNet16-120 (default cifar10)",
+        "--benchmark",
+        default=None,
+        help="ground truth + space instead of --space: a shipped benchmark's name or a CSV "
+        "from `eznas bench build`",
     )
+    parser.add_argument(
+        "--dataset",
+        default=None,
+        help="cifar10, cifar100 or ImageNet16-120 (default cifar10, or the benchmark's first)",
+    )
+
+
+def _space_and_table(args: argparse.Namespace):
+    """(space, table, dataset) from --space or --benchmark (table None = the space's own)."""
+    if args.benchmark is None:
+        return args.space, None, args.dataset or "cifar10"
+    from eznas.benchmark.benchmarks import open_benchmark
+
+    bench = open_benchmark(args.benchmark, args.data)
+    return bench.space, bench.table, args.dataset or bench.datasets[0]
 
 
 # ---------------------------------------------------------------- info
@@ -73,6 +89,7 @@ def info_options(parser: argparse.ArgumentParser) -> None:
 
 
 def info_run(args: argparse.Namespace) -> int:
+    from eznas.benchmark.benchmarks import shipped_benchmarks
     from eznas.data import DATASETS, load_images
     from eznas.paths import DataNotFoundError, data_roots, find_data
     from eznas.proxies import PROXIES
@@ -81,6 +98,7 @@ def info_run(args: argparse.Namespace) -> int:
     print("spaces:   " + ", ".join(sorted(SPACES)))
     print("datasets: " + ", ".join(DATASETS))
     print("proxies:  " + ", ".join(sorted(PROXIES)))
+    print("shipped benchmarks: " + ", ".join(shipped_benchmarks()))
     print("data roots (in order): " + ", ".join(str(r) for r in data_roots(args.data)))
     try:
         print(f"ground truth: {find_data('nb201_accuracies.csv', args.data)}")
@@ -143,9 +161,11 @@ def _cache_path(value: str) -> str | None:
 def correlate_run(args: argparse.Namespace) -> int:
     from eznas.correlation import run_correlation
 
+    space, table, dataset = _space_and_table(args)
     report = run_correlation(
-        space=args.space,
-        dataset=args.dataset,
+        space=space,
+        dataset=dataset,
+        table=table,
         proxies=args.proxy,
         n=args.n or None,
         seed=args.seed,
@@ -189,9 +209,11 @@ def collect_options(parser: argparse.ArgumentParser) -> None:
 def collect_run(args: argparse.Namespace) -> int:
     from eznas.stats import collect
 
+    space, table, dataset = _space_and_table(args)
     path = collect(
-        space=args.space,
-        dataset=args.dataset,
+        space=space,
+        dataset=dataset,
+        table=table,
         n=args.n,
         seed=args.seed,
         batch_size=args.batch_size,
@@ -293,12 +315,14 @@ def search_run(args: argparse.Namespace) -> int:
     names = ("population", "tournament", "cycles", "max_flops", "max_params", "degree", "rank")
     options = {k: getattr(args, k) for k in names if getattr(args, k) is not None}
     proxy = args.proxy[0] if args.proxy and len(args.proxy) == 1 else args.proxy
+    space, table, dataset = _space_and_table(args)
     summary = search_runs(
         args.algo,
         runs=args.runs,
         seed=args.seed,
-        space=args.space,
-        dataset=args.dataset,
+        space=space,
+        dataset=dataset,
+        table=table,
         proxy=proxy,
         data_dir=args.data,
         cache=_cache_path(args.cache),
@@ -311,7 +335,7 @@ def search_run(args: argparse.Namespace) -> int:
     for result in summary.results:
         print(result.line())
     print(summary.text())
-    path = save_runs([summary], Path(args.out) / f"search-{args.algo}-{args.dataset}.csv")
+    path = save_runs([summary], Path(args.out) / f"search-{args.algo}-{dataset}.csv")
     print(f"saved {path}")
     return 0
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -42,16 +44,18 @@ def _distance(space, a, b):
 
 
 def test_table_space_moves_stay_in_the_table_and_are_nearest(shipped):
+    """A mutation is the table arch nearest to a one-edge base mutant (never the parent)."""
     space, archs = shipped.space, set(shipped.table.archs())
     rng = np.random.default_rng(0)
     for _ in range(30):
         parent = space.sample(rng)
+        mutant = space.base.mutate(parent, copy.deepcopy(rng))
         child = space.mutate(parent, rng)
         assert child in archs and child != parent
-        nearest = min(_distance(space, parent, a) for a in archs if a != parent)
-        assert _distance(space, parent, child) == nearest
-        other = space.sample(rng)
-        mixed = space.crossover(parent, other, rng)
+        nearest = min(_distance(space, mutant, a) for a in archs if a != parent)
+        assert _distance(space, mutant, child) == nearest
+        assert _distance(space, parent, child) <= 1 + nearest
+        mixed = space.crossover(parent, space.sample(rng), rng)
         assert mixed in archs
 
 

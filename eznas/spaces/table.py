@@ -58,7 +58,9 @@ class TableSpace(SearchSpace):
         return self._archs[int(rng.choice(ties))]
 
     def mutate(self, arch: str, rng: np.random.Generator) -> str:
-        return self.nearest(arch, rng, exclude=arch)
+        """The table arch nearest to a base-space mutant (not ``arch`` itself): a random
+        direction, so repeated mutations of one parent explore more than its nearest few."""
+        return self.nearest(self.base.mutate(arch, rng), rng, exclude=arch)
 
     def crossover(self, a: str, b: str, rng: np.random.Generator) -> str:
         return self.nearest(self.base.crossover(a, b, rng), rng)
