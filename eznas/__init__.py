@@ -4,8 +4,10 @@ Pipeline: space -> model -> statistics -> evolver -> exported proxy -> search.
 """
 
 from eznas.benchmark import AccuracyTable, load_table
+from eznas.benchmark.benchmarks import Benchmark, open_benchmark
 from eznas.correlation import run_correlation as correlate
 from eznas.data import make_batches
+from eznas.demo import DemoConfig, run_demo
 from eznas.gp import EvolveConfig, evolve, export_program, export_run
 from eznas.metrics import Correlation
 from eznas.proxies import get_proxy
@@ -16,7 +18,9 @@ from eznas.stats import collect
 
 __all__ = [
     "AccuracyTable",
+    "Benchmark",
     "Correlation",
+    "DemoConfig",
     "EvolveConfig",
     "collect",
     "correlate",
@@ -27,6 +31,8 @@ __all__ = [
     "get_space",
     "load_table",
     "make_batches",
+    "open_benchmark",
+    "run_demo",
     "run_search",
     "search_runs",
 ]

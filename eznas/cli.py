@@ -363,6 +363,12 @@ def bench_options(parser: argparse.ArgumentParser) -> None:
         "--train-size", type=int, default=None, help="cap on training images (default: the rest)"
     )
     build.add_argument(
+        "--input-noise",
+        type=float,
+        default=0.0,
+        help="std of fixed Gaussian noise on every image (makes easy data harder)",
+    )
+    build.add_argument(
         "--noise-subset", type=int, default=100, help="networks also trained with seed + 1"
     )
     build.add_argument("--jobs", type=int, default=1)
@@ -378,6 +384,7 @@ def bench_run(args: argparse.Namespace) -> int:
         lr=args.lr,
         test_size=args.test_size,
         train_size=args.train_size,
+        input_noise=args.input_noise,
     )
     spec = BenchmarkSpec(
         space=args.space,

@@ -6,6 +6,7 @@ import sys
 import time
 
 import numpy as np
+import torch
 
 from eznas.bench import BenchmarkSpec, Recipe, build_benchmark
 from eznas.benchmark import AccuracyTable
@@ -61,3 +62,16 @@ def test_build_resumes_after_kill(tmp_path):
     assert rerun.wait(timeout=300) == 0, rerun.stderr.read()
     assert out.read_text() == (tmp_path / "whole.csv").read_text()
     assert os.path.exists(out.with_suffix(".json"))
+
+
+def test_input_noise_is_fixed_and_keeps_the_split():
+    from eznas.bench import split_data
+
+    clean = split_data("digits", Recipe(test_size=100))
+    noisy = split_data("digits", Recipe(test_size=100, input_noise=1.0))
+    again = split_data("digits", Recipe(test_size=100, input_noise=1.0))
+    for a, b in zip(noisy, again, strict=True):
+        assert torch.equal(a, b)  # the same noisy images for every network and seed
+    assert torch.equal(clean[1], noisy[1]) and torch.equal(clean[3], noisy[3])
+    diff = torch.cat([noisy[0] - clean[0], noisy[2] - clean[2]])
+    assert abs(float(diff.std()) - 1.0) < 0.01 and abs(float(diff.mean())) < 0.01
