@@ -368,8 +368,12 @@ def bench_options(parser: argparse.ArgumentParser) -> None:
         default=0.0,
         help="std of fixed Gaussian noise on every image (makes easy data harder)",
     )
+    build.add_argument("--seeds", type=int, default=1, help="training seeds each accuracy averages")
     build.add_argument(
-        "--noise-subset", type=int, default=100, help="networks also trained with seed + 1"
+        "--noise-subset",
+        type=int,
+        default=100,
+        help="networks trained again with the next --seeds seeds (seed-to-seed tau)",
     )
     build.add_argument("--jobs", type=int, default=1)
     build.add_argument("--out", required=True, metavar="CSV")
@@ -395,6 +399,7 @@ def bench_run(args: argparse.Namespace) -> int:
         cells=args.cells,
         noise_subset=args.noise_subset,
         recipe=recipe,
+        seeds=args.seeds,
     )
     out = build_benchmark(spec, args.out, jobs=args.jobs, data_dir=args.data)
     sidecar = json.loads(out.with_suffix(".json").read_text())

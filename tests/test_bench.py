@@ -6,6 +6,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 import torch
 
 from eznas.bench import BenchmarkSpec, Recipe, build_benchmark
@@ -50,13 +51,13 @@ def test_build_resumes_after_kill(tmp_path):
     victim = _build(out)
     deadline = time.time() + 240
     while time.time() < deadline and victim.poll() is None:
-        if partial.exists() and partial.read_text().count("\n") >= 2:
+        if partial.exists() and partial.read_text().count("\n") >= 3:  # header + 2 networks
             break
         time.sleep(0.05)
     victim.send_signal(signal.SIGKILL)
     victim.wait()
     assert not out.exists()
-    done_before = partial.read_text().count("\n")
+    done_before = partial.read_text().count("\n") - 1
     assert 1 <= done_before < 6
     rerun = _build(out)
     assert rerun.wait(timeout=300) == 0, rerun.stderr.read()
@@ -75,3 +76,24 @@ def test_input_noise_is_fixed_and_keeps_the_split():
     assert torch.equal(clean[1], noisy[1]) and torch.equal(clean[3], noisy[3])
     diff = torch.cat([noisy[0] - clean[0], noisy[2] - clean[2]])
     assert abs(float(diff.std()) - 1.0) < 0.01 and abs(float(diff.mean())) < 0.01
+
+
+def test_seeds_average_and_the_noise_subset_uses_the_next_seeds(tmp_path):
+    spec = BenchmarkSpec(n=3, noise_subset=2, seeds=2, recipe=Recipe(train_size=100, test_size=100))
+    out = build_benchmark(spec, tmp_path / "b.csv", progress=False)
+    lines = (tmp_path / "b.csv.partial.jsonl").read_text().splitlines()
+    rows = [json.loads(line) for line in lines[1:]]  # after the setup header
+    by = {(r["arch"], r["seed"]): r["accuracy"] for r in rows}
+    table = AccuracyTable.from_csv(out)
+    for arch in table.archs():
+        assert table.accuracy(arch, "digits") == round((by[arch, 0] + by[arch, 1]) / 2, 4)
+    assert {s for (_, s) in by} == {0, 1, 2, 3} and len(by) == 3 * 2 + 2 * 2
+    assert json.loads(out.with_suffix(".json").read_text())["seeds"] == 2
+
+
+def test_a_partial_log_of_another_recipe_is_refused(tmp_path):
+    spec = BenchmarkSpec(n=2, noise_subset=0, recipe=Recipe(train_size=100, test_size=100))
+    build_benchmark(spec, tmp_path / "b.csv", progress=False)
+    other = BenchmarkSpec(n=2, noise_subset=0, recipe=Recipe(train_size=100, test_size=50))
+    with pytest.raises(ValueError, match="another setup"):
+        build_benchmark(other, tmp_path / "b.csv", progress=False)

@@ -1,10 +1,11 @@
 """Build a benchmark: train sampled architectures and write an NB201-format accuracy CSV.
 
-Results are appended, one JSON line per trained network, to ``<out>.partial.jsonl`` and
-fsynced, so a killed build loses at most the networks in flight; rerunning the same
-command skips what is done. The CSV (``index,arch,<dataset>``) and a sidecar
-``<out>.json`` (recipe, space options, seeds, command, seed-to-seed Kendall tau, build time)
-are written atomically once every network is trained.
+Results are appended, one JSON line per trained network, to ``<out>.partial.jsonl`` (after
+a header naming the training setup) and fsynced, so a killed build loses at most the
+networks in flight; rerunning the same command skips what is done. The CSV
+(``index,arch,<dataset>``) and a sidecar ``<out>.json`` (recipe, space options, seeds,
+command, seed-to-seed Kendall tau, build time) are written atomically once every network
+is trained.
 """
 
 from __future__ import annotations
@@ -36,8 +37,20 @@ class BenchmarkSpec:
     seed: int = 0
     channels: int = 8
     cells: int = 1
-    noise_subset: int = 100  # networks also trained with seed + 1
+    noise_subset: int = 100  # networks also trained with the next ``seeds`` seeds
     recipe: Recipe = Recipe()
+    seeds: int = 1  # each accuracy is the mean over this many training seeds
+
+    def __post_init__(self) -> None:
+        if self.seeds < 1:
+            raise ValueError(f"seeds must be >= 1, got {self.seeds}")
+
+    def first_seeds(self) -> range:
+        return range(self.seed, self.seed + self.seeds)
+
+    def second_seeds(self) -> range:
+        """The independent repeat that measures the table's own noise."""
+        return range(self.seed + self.seeds, self.seed + 2 * self.seeds)
 
     def space_options(self) -> dict:
         return {"channels": self.channels, "cells": self.cells}
@@ -68,15 +81,35 @@ def _train_chunk(spec: BenchmarkSpec, jobs: list[tuple[str, int]], data_dir) -> 
     return rows
 
 
-def _read_partial(path: Path) -> dict[tuple[str, int], dict]:
+def _training_setup(spec: BenchmarkSpec) -> dict:
+    """What a trained row depends on (not n or seeds: rows are per arch and seed)."""
+    return {
+        "space": spec.space,
+        "space_options": spec.space_options(),
+        "dataset": spec.dataset,
+        "recipe": spec.recipe.as_dict(),
+    }
+
+
+def _read_partial(path: Path, spec: BenchmarkSpec) -> dict[tuple[str, int], dict]:
+    """Rows of an earlier, interrupted build; refuses a log of another training setup."""
     done: dict[tuple[str, int], dict] = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:  # a line cut short by a kill
-                continue
-            done[(row["arch"], row["seed"])] = row
+    if not path.exists() or not path.stat().st_size:
+        path.write_text(json.dumps({"setup": _training_setup(spec)}) + "\n")
+        return done
+    for number, line in enumerate(path.read_text().splitlines()):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:  # a line cut short by a kill
+            continue
+        if number == 0:
+            if row.get("setup") != json.loads(json.dumps(_training_setup(spec))):
+                raise ValueError(
+                    f"{path} holds networks trained with another setup ({row.get('setup')}); "
+                    f"delete it or choose another --out"
+                )
+            continue
+        done[(row["arch"], row["seed"])] = row
     return done
 
 
@@ -93,10 +126,10 @@ def build_benchmark(
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     archs = sample_archs(spec)
-    todo = [(a, spec.seed) for a in archs]
-    todo += [(a, spec.seed + 1) for a in archs[: spec.noise_subset]]
+    todo = [(a, s) for a in archs for s in spec.first_seeds()]
+    todo += [(a, s) for a in archs[: spec.noise_subset] for s in spec.second_seeds()]
     partial = out.with_name(out.name + ".partial.jsonl")
-    done = _read_partial(partial)
+    done = _read_partial(partial, spec)
     missing = [job for job in todo if job not in done]
     started = time.perf_counter()
     meter = Progress(len(todo), "networks trained", enabled=progress, done=len(todo) - len(missing))
@@ -114,9 +147,13 @@ def build_benchmark(
             os.fsync(log.fileno())
             meter.update(len(rows))
     meter.close()
-    first = np.array([done[(a, spec.seed)]["accuracy"] for a in archs])
+
+    def mean_accuracy(arch: str, seeds: range) -> float:
+        return float(np.mean([done[(arch, s)]["accuracy"] for s in seeds]))
+
+    first = np.array([mean_accuracy(a, spec.first_seeds()) for a in archs])
     noise = archs[: spec.noise_subset]
-    second = np.array([done[(a, spec.seed + 1)]["accuracy"] for a in noise])
+    second = np.array([mean_accuracy(a, spec.second_seeds()) for a in noise])
     lines = [f"index,arch,{spec.dataset}"]
     lines += [f"{i},{a},{acc:.4f}" for i, (a, acc) in enumerate(zip(archs, first, strict=True))]
     write_atomic(out, "\n".join(lines) + "\n")
@@ -126,6 +163,7 @@ def build_benchmark(
         "dataset": spec.dataset,
         "n": len(archs),
         "seed": spec.seed,
+        "seeds": spec.seeds,
         "recipe": spec.recipe.as_dict(),
         "noise_subset": len(noise),
         "seed_to_seed_kendall": kendall(first[: len(noise)], second) if len(noise) > 1 else None,
