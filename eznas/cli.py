@@ -481,7 +481,12 @@ evolve_options.run = evolve_run
 def export_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", help="run folder of `eznas evolve`")
     parser.add_argument("--out", required=True, metavar="FILE.py")
-    parser.add_argument("--rank", type=int, default=0, help="hall-of-fame rank (0 = best)")
+    parser.add_argument(
+        "--rank",
+        type=lambda v: v if v == "task" else int(v),
+        default=0,
+        help="hall-of-fame rank (0 = best ever) or 'task' (best on the whole task set)",
+    )
     parser.add_argument("--name", default=None, help="proxy name (default: file stem)")
 
 

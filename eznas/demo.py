@@ -117,34 +117,13 @@ def split_networks(n_table: int, task: int, holdout: int, seed: int) -> tuple[li
     return task_rows, held
 
 
-def select_program(run: Path) -> tuple[str, float]:
-    """The hall-of-fame program with the best Kendall tau on *all* task networks.
-
-    Fitness in a run is measured on random 20-network draws, so the best-ever entry is
-    partly luck; re-ranking the hall of fame on the whole task set (still no held-out
-    network) picks a sturdier one.
-    """
-    from eznas.gp import checkpoint as ck
-    from eznas.gp.fitness import TaskSpec, load_task, min_kendall
-    from eznas.gp.program import parse_many
-
-    config = ck.read_json(run / ck.CONFIG)
-    texts = [t for t, _ in ck.read_json(run / ck.CHECKPOINT)["hall_of_fame"]]
-    spec = TaskSpec(tuple(config["caches"]), config["n_task"], config["seed"])
-    pairs = load_task(spec)
-    sample = [(p, list(range(len(pair.indices)))) for p, pair in enumerate(pairs)]
-    taus = min_kendall(parse_many(texts), pairs, sample, config["to_scalar"], config["aggregate"])
-    taus = np.where(np.isfinite(taus), taus, -np.inf)
-    best = int(np.argmax(taus))
-    return texts[best], float(taus[best])
-
-
 def run_demo(config: DemoConfig | None = None, verbose: bool = True) -> DemoSummary:
     """Collect, evolve, export, compare and search; returns (and saves) the summary."""
     from eznas.correlation import run_correlation
     from eznas.gp import checkpoint as ck
     from eznas.gp.evolve import EvolveConfig, evolve
     from eznas.gp.export import export_program, formula
+    from eznas.gp.holdout import best_on_task_set
     from eznas.proxies.scoring import ScoreCache
     from eznas.search.run import search
     from eznas.stats import collect
@@ -189,7 +168,7 @@ def run_demo(config: DemoConfig | None = None, verbose: bool = True) -> DemoSumm
         evolve(None if resume else evolve_config, run, resume=resume, verbose=verbose)
 
     with _stage(stages, "export the best program", verbose):
-        program, task_tau = select_program(run)
+        program, task_tau = best_on_task_set(run)
         proxy_file = export_program(
             program,
             out / "eznas_demo.py",

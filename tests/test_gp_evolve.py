@@ -173,3 +173,22 @@ def test_exported_best_scores_like_the_cache(caches, reference, tmp_path):
         model = space.build(table.arch(int(index)), DATASET)
         score = proxy.score(model, batches.D, batches.labels, seed=0)
         assert score == pytest.approx(expected[i], rel=1e-5)
+
+
+def test_best_on_task_set_reranks_the_hall_of_fame(caches, reference):
+    from eznas.gp.holdout import best_on_task_set
+    from eznas.metrics import kendall
+
+    text, tau = best_on_task_set(reference.folder)
+    assert text in [t for t, _ in reference.hall_of_fame]
+
+    def whole_task_tau(program_text):
+        taus = []
+        for path in caches:
+            pair = load_pair(path, None, KINDS, n_task=6, seed=5)
+            scores = evaluate([compile_tree(program_text)], pair.blocks)[0]
+            taus.append(kendall(scores, pair.accuracy) if np.isfinite(scores).all() else -np.inf)
+        return min(taus)
+
+    assert tau == pytest.approx(whole_task_tau(text))
+    assert all(tau >= whole_task_tau(t) - 1e-12 for t, _ in reference.hall_of_fame)

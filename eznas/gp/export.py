@@ -123,14 +123,22 @@ def export_program(program: Program | str, out: str | Path, **options) -> Path:
     return out
 
 
-def export_run(run: str | Path, out: str | Path, rank: int = 0, name: str | None = None) -> Path:
-    """Export the hall of fame's ``rank``-th program (0 = best ever) of a run folder."""
+def export_run(
+    run: str | Path, out: str | Path, rank: int | str = 0, name: str | None = None
+) -> Path:
+    """Export the hall of fame's ``rank``-th program (0 = best ever) of a run folder, or with
+    ``rank="task"`` the hall-of-fame program best on the whole task set."""
     run = Path(run)
     config = ck.read_json(run / ck.CONFIG)
     hof = ck.read_json(run / ck.CHECKPOINT)["hall_of_fame"]
-    if not 0 <= rank < len(hof):
-        raise ValueError(f"rank {rank} outside the hall of fame (0..{len(hof) - 1})")
-    text, fitness = hof[rank]
+    if rank == "task":
+        from eznas.gp.holdout import best_on_task_set
+
+        text, fitness = best_on_task_set(run)
+    elif isinstance(rank, int) and 0 <= rank < len(hof):
+        text, fitness = hof[rank]
+    else:
+        raise ValueError(f"rank {rank!r}: use 'task' or 0..{len(hof) - 1} (the hall of fame)")
     batch_size = 1
     if config["caches"]:
         from eznas.stats import open_cache
