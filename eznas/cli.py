@@ -505,7 +505,7 @@ export_options.run = export_run_cli
 @command("demo", "the whole pipeline on the shipped benchmark: collect, evolve, export, search")
 def demo_options(parser: argparse.ArgumentParser) -> None:
     from eznas.benchmark.benchmarks import DEFAULT_SHIPPED
-    from eznas.demo import DEMO_PROXIES
+    from eznas.demo import DEMO_PROXIES, DemoConfig
 
     parser.add_argument(
         "--benchmark",
@@ -514,14 +514,21 @@ def demo_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--dataset", default=None, help="default: the benchmark's first")
     _data_option(parser)
-    parser.add_argument("--task", type=int, default=60, help="networks the evolution sees")
-    parser.add_argument("--population", type=int, default=30)
-    parser.add_argument("--generations", type=int, default=10)
-    parser.add_argument("--holdout", type=int, default=300, help="networks for the comparison")
+    default = DemoConfig()
+    parser.add_argument(
+        "--task", type=int, default=default.task, help="networks the evolution sees"
+    )
+    parser.add_argument("--population", type=int, default=default.population)
+    parser.add_argument("--generations", type=int, default=default.generations)
+    parser.add_argument(
+        "--holdout", type=int, default=default.holdout, help="networks for the comparison"
+    )
     parser.add_argument(
         "--proxy", nargs="+", default=list(DEMO_PROXIES), help="hand-designed proxies to compare"
     )
-    parser.add_argument("--evaluations", type=int, default=100, help="FreeREA budget (archs)")
+    parser.add_argument(
+        "--evaluations", type=int, default=default.evaluations, help="FreeREA budget (archs)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--out", default="runs/demo", metavar="DIR")

@@ -31,12 +31,12 @@ DEMO_PROXIES = (
 class DemoConfig:
     benchmark: str = DEFAULT_SHIPPED
     dataset: str | None = None  # default: the benchmark's first dataset
-    task: int = 60  # networks whose statistics the evolution sees
-    population: int = 30
-    generations: int = 10
-    holdout: int = 300  # never-seen networks for the comparison
+    task: int = 150  # networks whose statistics the evolution sees
+    population: int = 100
+    generations: int = 30
+    holdout: int = 500  # never-seen networks for the comparison
     proxies: tuple[str, ...] = DEMO_PROXIES
-    evaluations: int = 100  # FreeREA budget in evaluated archs
+    evaluations: int = 150  # FreeREA budget in evaluated archs
     seed: int = 0
     out: str = "runs/demo"
     data_dir: str | None = None
