@@ -42,6 +42,7 @@ ROWS: dict[str, tuple[str, dict]] = {
         "freerea",
         dict(evaluations=60, inits=1, max_flops=1e8, max_params=8e5),
     ),
+    "FreeREA 45 s": ("freerea", dict(time_budget=45, inits=1)),
     "REA oracle (reference)": ("rea", dict(proxy="oracle", evaluations=100)),
 }
 
