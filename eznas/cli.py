@@ -428,6 +428,11 @@ def evolve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--aggregate", default="mean", help="mean, sum, amax or amin")
     parser.add_argument("--tournsize", type=int, default=3, help="1 = Algorithm 1 literally")
     parser.add_argument(
+        "--needs-values",
+        action="store_true",
+        help="reject programs whose scores ignore tensor values (pure shape counters)",
+    )
+    parser.add_argument(
         "--jobs", type=int, default=1, help="threads evaluating fitness (share the statistics)"
     )
     parser.add_argument("--scheduler", default=None, help="dask scheduler tcp://host:port")
@@ -457,6 +462,7 @@ def evolve_run(args: argparse.Namespace) -> int:
             to_scalar=args.to_scalar,
             aggregate=args.aggregate,
             tournsize=args.tournsize,
+            needs_values=args.needs_values,
             jobs=args.jobs,
             scheduler=args.scheduler,
         )

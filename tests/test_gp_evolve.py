@@ -85,6 +85,17 @@ def test_population_is_valid_and_invalid_programs_are_rejected(caches, reference
     assert len(evolver.random_valid(5)) == 5
 
 
+def test_needs_values_rejects_shape_counting_programs(caches):
+    plain, strict = Evolver(config(caches)), Evolver(config(caches, needs_values=True))
+
+    def ind(text):
+        return creator.EZNASIndividual(gp.PrimitiveTree.from_string(text, plain.pset))
+
+    shape_only = "mean(softmax(T2G_D))"  # a softmax's mean is 1/numel, whatever the values
+    assert plain.valid(ind(shape_only)) and not strict.valid(ind(shape_only))
+    assert strict.valid(ind("mul(T3, T3G_D)"))
+
+
 def test_same_seed_same_run_and_resume_equals_uninterrupted(caches, reference, tmp_path):
     first = evolve(config(caches, generations=1), tmp_path / "run", verbose=False)
     assert [e["best_program"] for e in first.log] == [e["best_program"] for e in reference.log[:2]]

@@ -26,11 +26,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 from deap import algorithms, base, creator, gp, tools
 
 from eznas.gp import checkpoint as ck
 from eznas.gp.fitness import TaskSpec, draw, fitness_chunk, load_task, min_kendall
-from eznas.gp.program import check_shapes, compile_tree, evaluate, make_pset, parse_many
+from eznas.gp.program import (
+    BlockGroup,
+    BlockSet,
+    check_shapes,
+    compile_tree,
+    evaluate,
+    make_pset,
+    parse_many,
+)
 
 if not hasattr(creator, "EZNASFitness"):
     creator.create("EZNASFitness", base.Fitness, weights=(1.0,))
@@ -58,6 +67,7 @@ class EvolveConfig:
     init_max: int = 4
     validation: int = 2  # networks per pair for the finiteness check (+ cover of all shapes)
     hall_of_fame: int = 10
+    needs_values: bool = False  # reject programs blind to tensor values (shape counters)
     jobs: int = 1
     scheduler: str | None = None
 
@@ -114,6 +124,9 @@ class Evolver:
         self.checks = [
             p.blocks.subset(_validation_positions(p, config.validation)) for p in self.pairs
         ]
+        self.blank = (
+            [_noise_like(b, config.seed) for b in self.checks] if config.needs_values else []
+        )
         self._valid: dict[str, bool] = {}
         tb = base.Toolbox()
         tb.register(
@@ -129,18 +142,28 @@ class Evolver:
 
     # ------------------------------------------------------------ validity
     def valid(self, ind: gp.PrimitiveTree) -> bool:
-        """Runs on every shape group and gives finite scores on the validation networks."""
-        text = str(ind)
+        """Runs on every shape group and gives finite, non-constant scores on the validation
+        networks; with ``needs_values`` the scores must also change when every statistic is
+        replaced by noise of the same shape (else the program only counts shapes)."""
+        text, cfg = str(ind), self.config
         if text not in self._valid:
             program = compile_tree(ind)
             ok = ind.height <= self.config.max_height and all(
                 check_shapes(program, p.blocks) for p in self.pairs
             )
+            scores = []
             for blocks in self.checks:
                 if not ok:
                     break
-                scores = evaluate([program], blocks, self.config.to_scalar, self.config.aggregate)
-                ok = bool(np.isfinite(scores).all()) and np.ptp(scores) > 0
+                scores.append(
+                    evaluate([program], blocks, self.config.to_scalar, self.config.aggregate)
+                )
+                ok = bool(np.isfinite(scores[-1]).all()) and np.ptp(scores[-1]) > 0
+            if ok and self.blank:
+                ok = not all(
+                    np.allclose(s, evaluate([program], b, cfg.to_scalar, cfg.aggregate))
+                    for s, b in zip(scores, self.blank, strict=True)
+                )
             self._valid[text] = ok
         return self._valid[text]
 
@@ -214,6 +237,16 @@ class Evolver:
             )
             parts = Parallel(n_jobs=cfg.jobs, prefer="threads")(calls)
         return np.concatenate(parts)
+
+
+def _noise_like(blocks: BlockSet, seed: int) -> BlockSet:
+    """``blocks`` with every tensor replaced by seeded N(0, 1) noise of the same shape."""
+    gen = torch.Generator().manual_seed(seed)
+    groups = [
+        BlockGroup(g.net, {k: torch.randn(t.shape, generator=gen) for k, t in g.tensors.items()})
+        for g in blocks.groups
+    ]
+    return BlockSet(groups, blocks.n_networks)
 
 
 def _validation_positions(pair, count: int) -> list[int]:
