@@ -12,14 +12,15 @@ from pathlib import Path
 import numpy as np
 from joblib import Parallel, delayed
 
-from eznas.benchmark import AccuracyTable, load_table
+from eznas.benchmark import AccuracyTable
+from eznas.benchmark.benchmarks import space_and_table
 from eznas.data import data_batch
 from eznas.metrics import COLUMNS, Correlation, correlate, spearman
 from eznas.paths import find_data
 from eznas.progress import Progress
 from eznas.proxies import PROXIES, get_proxy
 from eznas.proxies.scoring import DEFAULT_CACHE, Scorer
-from eznas.spaces import SearchSpace, get_space
+from eznas.spaces import SearchSpace
 
 
 @dataclass
@@ -75,9 +76,8 @@ class CorrelationReport:
         """One score-vs-accuracy PNG per proxy, dots coloured by parameter count."""
         params = self.scores.get("params")
         if params is None:
-            space = self.model_space or get_space(self.space)
+            space, table = space_and_table(self.model_space or self.space, self.table)
             scorer = Scorer(space, self.dataset, self.seed, cache=self.cache)
-            table = self.table or load_table(space.name)
             params = np.array([scorer(table.arch(int(i)), "params") for i in self.indices])
         stem = f"{self.space}-{self.dataset}-n{len(self.indices)}-s{self.seed}"
         return [
@@ -146,8 +146,7 @@ def run_correlation(
     names = sorted(PROXIES) if list(proxies) == ["all"] else list(proxies)
     for name in names:
         get_proxy(name)
-    space = get_space(space) if isinstance(space, str) else space
-    table = table or load_table(space.name, data_dir)
+    space, table = space_and_table(space, table, data_dir)
     if dataset not in table.datasets:
         known = ", ".join(table.datasets)
         raise ValueError(f"dataset {dataset!r} not in ground truth; has: {known}")

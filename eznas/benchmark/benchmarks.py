@@ -35,6 +35,16 @@ class Benchmark:
         return self.table.datasets
 
 
+def space_and_table(
+    space: str | SearchSpace,
+    table: AccuracyTable | None = None,
+    data_dir: str | os.PathLike | None = None,
+) -> tuple[SearchSpace, AccuracyTable]:
+    """A space instance and its ground truth: ``table`` when given, else the space's own."""
+    space = get_space(space) if isinstance(space, str) else space
+    return space, load_table(space.name, data_dir) if table is None else table
+
+
 def shipped_benchmarks() -> list[str]:
     """Names of the benchmarks inside the package."""
     return sorted(p.stem for p in SHIPPED.glob("*.csv"))

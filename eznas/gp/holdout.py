@@ -15,14 +15,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from eznas.benchmark import AccuracyTable, load_table
+from eznas.benchmark import AccuracyTable
+from eznas.benchmark.benchmarks import space_and_table
 from eznas.data import make_batches
 from eznas.gp import checkpoint as ck
 from eznas.gp.fitness import TaskSpec, load_task, min_kendall, task_indices
 from eznas.gp.program import BlockSet, Program, compile_tree, evaluate, parse_many
 from eznas.metrics import kendall, spearman
 from eznas.progress import Progress
-from eznas.spaces import SearchSpace, get_space
+from eznas.spaces import SearchSpace
 from eznas.stats import collect_model, open_cache
 
 
@@ -52,8 +53,7 @@ def holdout_scores(
     """Scores (programs, networks) of held-out networks, built as the collector builds them;
     ``indices`` are rows of ``table`` (default: the space's ground truth)."""
     kinds = sorted({k for p in programs for k in p.kinds})
-    searcher = get_space(space) if isinstance(space, str) else space
-    table = table or load_table(searcher.name, data_dir)
+    searcher, table = space_and_table(space, table, data_dir)
     batches = make_batches(dataset, batch_size, seed, data_dir)
     parts, meter = [], Progress(len(indices), f"held-out {dataset} networks", progress)
     for start in range(0, len(indices), chunk):
@@ -79,9 +79,7 @@ def holdout_report(
     **options,
 ) -> dict:
     """Kendall tau and Spearman rho per program and dataset on ``n`` held-out networks."""
-    if options.get("table") is None:
-        name = space if isinstance(space, str) else space.name
-        options["table"] = load_table(name, options.get("data_dir"))
+    space, options["table"] = space_and_table(space, options.get("table"), options.get("data_dir"))
     table = options["table"]
     report = {}
     for dataset in datasets:

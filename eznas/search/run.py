@@ -12,14 +12,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from eznas.benchmark import AccuracyTable, load_table
+from eznas.benchmark import AccuracyTable
+from eznas.benchmark.benchmarks import space_and_table
 from eznas.data import load_images
 from eznas.progress import Progress
 from eznas.proxies.scoring import DEFAULT_CACHE, ScoreCache, Scorer
 from eznas.search.base import ORACLE, SearchContext, SearchResult, get_search
 from eznas.search.budget import Budget
 from eznas.search.report import SearchSummary
-from eznas.spaces import SearchSpace, get_space
+from eznas.spaces import SearchSpace
 
 
 def _options(algo, options: dict) -> dict:
@@ -60,8 +61,7 @@ def search(
         raise ValueError(f"search {algo!r} needs --time-budget and/or --evaluations")
     if ORACLE in proxies and evaluations is None:
         raise ValueError("the oracle costs no time: give an evaluation budget")
-    space = get_space(space) if isinstance(space, str) else space
-    table = table or load_table(space.name, data_dir)
+    space, table = space_and_table(space, table, data_dir)
     table.column(dataset)  # fail early on an unknown dataset
     if scorer is None:
         scorer = Scorer(
@@ -114,8 +114,7 @@ def search_runs(
     if runs < 1:
         raise ValueError(f"runs must be >= 1, got {runs}")
     spec = get_search(algo)
-    space = get_space(space) if isinstance(space, str) else space
-    table = table or load_table(space.name, data_dir)
+    space, table = space_and_table(space, table, data_dir)
     if cache is not None and not isinstance(cache, ScoreCache):
         cache = ScoreCache(cache)
     scorer = Scorer(

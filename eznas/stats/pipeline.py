@@ -18,11 +18,12 @@ import numpy as np
 import torch
 from joblib import Parallel, delayed
 
-from eznas.benchmark import AccuracyTable, load_table
+from eznas.benchmark import AccuracyTable
+from eznas.benchmark.benchmarks import space_and_table
 from eznas.data import Batches, make_batches
 from eznas.progress import Progress
 from eznas.proxies.cost import count_params
-from eznas.spaces import SearchSpace, get_space
+from eznas.spaces import SearchSpace
 from eznas.stats.blocks import check_pattern
 from eznas.stats.cache import (
     COMPRESSIONS,
@@ -120,8 +121,7 @@ def collect(
         raise ValueError(f"compression {compression!r}; allowed: {', '.join(COMPRESSIONS)}")
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
-    space = get_space(space) if isinstance(space, str) else space
-    table = table or load_table(space.name, data_dir)
+    space, table = space_and_table(space, table, data_dir)
     if dataset not in table.datasets:
         raise ValueError(f"dataset {dataset!r}; allowed: {', '.join(table.datasets)}")
     if indices is None:
