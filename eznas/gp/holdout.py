@@ -19,7 +19,8 @@ from eznas.benchmark import AccuracyTable
 from eznas.benchmark.benchmarks import space_and_table
 from eznas.data import make_batches
 from eznas.gp import checkpoint as ck
-from eznas.gp.fitness import TaskSpec, load_task, min_kendall, task_indices
+from eznas.gp.evolve import EvolveConfig
+from eznas.gp.fitness import load_task, min_kendall, task_indices
 from eznas.gp.program import BlockSet, Program, compile_tree, evaluate, parse_many
 from eznas.metrics import kendall, spearman
 from eznas.progress import Progress
@@ -107,7 +108,7 @@ def best_on_task_set(run: str | os.PathLike) -> tuple[str, float]:
     folder = Path(run)
     config = ck.read_json(folder / ck.CONFIG)
     texts = [t for t, _ in ck.read_json(folder / ck.CHECKPOINT)["hall_of_fame"]]
-    spec = TaskSpec(tuple(config["caches"]), config["n_task"], config["seed"])
+    spec = EvolveConfig(**config).spec()  # the evolver's own key: reuses its loaded task set
     pairs = load_task(spec)
     whole = [(p, list(range(len(pair.indices)))) for p, pair in enumerate(pairs)]
     taus = min_kendall(parse_many(texts), pairs, whole, config["to_scalar"], config["aggregate"])
