@@ -541,22 +541,12 @@ def demo_options(parser: argparse.ArgumentParser) -> None:
 
 
 def demo_run(args: argparse.Namespace) -> int:
+    from dataclasses import fields
+
     from eznas.demo import DemoConfig, run_demo
 
-    config = DemoConfig(
-        benchmark=args.benchmark,
-        dataset=args.dataset,
-        task=args.task,
-        population=args.population,
-        generations=args.generations,
-        holdout=args.holdout,
-        proxies=tuple(args.proxy),
-        evaluations=args.evaluations,
-        seed=args.seed,
-        out=args.out,
-        data_dir=args.data,
-        jobs=args.jobs,
-    )
+    same = {f.name: getattr(args, f.name) for f in fields(DemoConfig) if hasattr(args, f.name)}
+    config = DemoConfig(**same, proxies=tuple(args.proxy), data_dir=args.data)
     print(run_demo(config).text())
     print(f"\nsaved in {args.out}/ (summary.txt, summary.json, eznas_demo.py, evolve/)")
     return 0

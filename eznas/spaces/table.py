@@ -70,9 +70,3 @@ class TableSpace(SearchSpace):
 
     def build(self, arch: str, dataset: str) -> nn.Module:
         return self.base.build(arch, dataset)
-
-    def __getattr__(self, name: str):
-        """Space-specific helpers (e.g. NB201's ``conv_edges``) come from the base space."""
-        if name.startswith("_") or name == "base":
-            raise AttributeError(name)
-        return getattr(self.base, name)
