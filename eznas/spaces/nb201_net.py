@@ -7,6 +7,7 @@ exactly and every conv edge is a ReLU -> Conv2d -> BatchNorm2d sequence (an RCB)
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
@@ -28,6 +29,25 @@ class Zero(nn.Module):
         return x.mul(0.0)
 
 
+class AvgPool3x3(nn.AvgPool2d):
+    """NB201's ``avg_pool_3x3`` (stride 1, padding not counted), as a depthwise conv.
+
+    PyTorch's CPU ``avg_pool2d`` without padding counts is several times slower than a conv
+    here, and the cell pools dominated forward time. A 3x3 box sum by a ones kernel
+    divided by the number of in-image taps gives the same outputs; it stays an
+    ``nn.AvgPool2d`` so FLOP counting and module inspection see the op it is.
+    """
+
+    def __init__(self):
+        super().__init__(3, stride=1, padding=1, count_include_pad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        channels, height, width = x.shape[1:]
+        box = x.new_ones(1, 1, 3, 3)
+        taps = F.conv2d(x.new_ones(1, 1, height, width), box, padding=1)
+        return F.conv2d(x, box.expand(channels, 1, 3, 3), padding=1, groups=channels) / taps
+
+
 def make_op(op: str, channels: int) -> nn.Module:
     if op == "none":
         return Zero()
@@ -38,7 +58,7 @@ def make_op(op: str, channels: int) -> nn.Module:
     if op == "nor_conv_3x3":
         return relu_conv_bn(channels, channels, 3, 1)
     if op == "avg_pool_3x3":
-        return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+        return AvgPool3x3()
     raise ValueError(f"unknown NB201 op {op!r}")
 
 
