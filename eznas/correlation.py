@@ -187,8 +187,11 @@ def run_correlation(
     )
 
 
-# NAS-Bench-Suite-Zero op codes and edge order (see ../shared/reference/README.md)
+# NAS-Bench-Suite-Zero op codes and edge order (see ../shared/reference/README.md): its
+# key lists the edges (1,2) (1,3) (1,4) (2,3) (2,4) (3,4), while an NB201 string lists them
+# by target node, (1,2) (1,3) (2,3) (1,4) (2,4) (3,4); key position -> string position:
 _NASLIB_OPS = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")
+_NASLIB_EDGE_ORDER = (0, 1, 3, 2, 4, 5)
 REFERENCE_FILE = "../reference/naslib_zc_nasbench201.json"
 REFERENCE_NAMES = {
     "params": "params",
@@ -204,10 +207,12 @@ REFERENCE_NAMES = {
 """Our proxy name -> NAS-Bench-Suite-Zero's, for the proxies both compute."""
 
 
-def _naslib_arch(key: str) -> str:
+def naslib_arch(key: str) -> str:
+    """The NB201 arch string of a NAS-Bench-Suite-Zero key such as ``"(0, 2, 3, 2, 3, 1)"``."""
     from eznas.spaces.nb201 import format_arch
 
-    return format_arch([_NASLIB_OPS[int(c)] for c in key.strip("()").split(",")])
+    codes = [int(c) for c in key.strip("()").split(",")]
+    return format_arch([_NASLIB_OPS[codes[i]] for i in _NASLIB_EDGE_ORDER])
 
 
 def load_reference(
@@ -218,9 +223,7 @@ def load_reference(
     if dataset not in raw:
         raise ValueError(f"dataset {dataset!r} not in the reference; has: {', '.join(raw)}")
     return {
-        _naslib_arch(key): {
-            ours: entry[theirs]["score"] for ours, theirs in REFERENCE_NAMES.items()
-        }
+        naslib_arch(key): {ours: entry[theirs]["score"] for ours, theirs in REFERENCE_NAMES.items()}
         for key, entry in raw[dataset].items()
     }
 

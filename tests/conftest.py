@@ -8,17 +8,9 @@ import pytest
 import torch
 
 from eznas.benchmark import load_table
+from eznas.correlation import naslib_arch
 from eznas.paths import find_data
 from eznas.spaces import get_space
-from eznas.spaces.nb201 import format_arch
-
-# NAS-Bench-Suite-Zero op codes, see ../shared/reference/README.md
-NASLIB_OPS = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")
-
-
-def naslib_to_arch(key: str) -> str:
-    codes = [int(c) for c in key.strip("()").split(",")]
-    return format_arch([NASLIB_OPS[c] for c in codes])
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -46,4 +38,4 @@ def reference():
     """{dataset: {arch string: entry}} from NAS-Bench-Suite-Zero's NB201 file."""
     path = find_data("../reference/naslib_zc_nasbench201.json")
     raw = json.loads(path.read_text())
-    return {ds: {naslib_to_arch(k): v for k, v in entries.items()} for ds, entries in raw.items()}
+    return {ds: {naslib_arch(k): v for k, v in entries.items()} for ds, entries in raw.items()}
