@@ -13,18 +13,29 @@ from __future__ import annotations
 from collections import deque
 
 import numpy as np
+from deap import base, tools
 
 from eznas.search.base import SearchContext, register_search
 from eznas.search.rea import check_sizes
 
 
 def pareto_front(points: np.ndarray) -> np.ndarray:
-    """Indices of the rows of ``points`` no other row dominates (all >=, one >), maximising."""
+    """Indices (ascending) of the rows of ``points`` no other row dominates, maximising.
+
+    DEAP's non-dominated sort does the work; NaN scores count as the worst value.
+    """
     points = np.nan_to_num(np.asarray(points, dtype=float), nan=-np.inf)
-    geq = (points[:, None, :] >= points[None, :, :]).all(axis=2)
-    gt = (points[:, None, :] > points[None, :, :]).any(axis=2)
-    dominated = (geq & gt).any(axis=0)  # row j is dominated if some row i beats it
-    return np.flatnonzero(~dominated)
+    maximise = type("Maximise", (base.Fitness,), {"weights": (1.0,) * points.shape[1]})
+    rows = [_Row(i, maximise(tuple(row))) for i, row in enumerate(points)]
+    first = tools.sortNondominated(rows, len(rows), first_front_only=True)[0]
+    return np.array(sorted(row.index for row in first), dtype=int)
+
+
+class _Row:
+    """A row of scores in the shape DEAP's sorts take: something with a ``fitness``."""
+
+    def __init__(self, index: int, fitness: base.Fitness):
+        self.index, self.fitness = index, fitness
 
 
 def pick(scores: np.ndarray, rank: bool) -> int:
