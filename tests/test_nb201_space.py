@@ -141,3 +141,19 @@ def test_forward_shapes(space):
 def test_edges_cover_all_node_pairs():
     assert set(EDGES) == {(i, j) for j in range(1, 4) for i in range(j)}
     assert len(OPS) == 5
+
+
+@pytest.mark.parametrize("shape", [(4, 16, 32, 32), (3, 8, 7, 5), (2, 64, 1, 1)])
+def test_box_conv_pool_equals_avg_pool2d(shape):
+    from torch import nn
+
+    from eznas.spaces.nb201_net import AvgPool3x3
+
+    x = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+    ours, torchs = AvgPool3x3()(x), nn.AvgPool2d(3, 1, 1, count_include_pad=False)(x)
+    torch.testing.assert_close(ours, torchs)
+    weights = torch.randn_like(ours)
+    (grad_ours,) = torch.autograd.grad((ours * weights).sum(), x)
+    (grad_torch,) = torch.autograd.grad((torchs * weights).sum(), x)
+    torch.testing.assert_close(grad_ours, grad_torch)
+    assert isinstance(AvgPool3x3(), nn.AvgPool2d)  # FLOP counting keys on the type
