@@ -24,7 +24,7 @@ import torch
 
 from eznas.benchmark import load_table
 from eznas.correlation import REFERENCE_NAMES, agreement, load_reference, plot_scatter
-from eznas.metrics import COLUMNS, correlate
+from eznas.metrics import COLUMNS, correlate, spearman
 from eznas.progress import Progress
 from eznas.proxies.scoring import DEFAULT_CACHE, Scorer
 
@@ -92,9 +92,7 @@ def run(args: argparse.Namespace) -> list[dict]:
                 )
                 # the peer's own scores on the same networks: tells a gap to the published
                 # numbers that comes from the sample apart from one in our implementation
-                row["ref_acc_spearman"] = correlate(
-                    np.array(list(theirs.values()), dtype=float), accuracy
-                ).spearman
+                row["ref_acc_spearman"] = spearman(list(theirs.values()), accuracy)
             else:
                 row["ref_spearman"], row["ref_n"] = float("nan"), 0
                 row["ref_acc_spearman"] = float("nan")
