@@ -88,6 +88,26 @@ def test_lossslope_is_finite_seeded_and_positive_for_a_conv_net(batch):
     assert run(0) == value
 
 
+def test_lossslope_targets_follow_the_stage_layout_and_leave_the_model_untouched(batch):
+    from eznas.proxies.lossslope import STAGES, synthetic_targets
+
+    x = batch[0]
+    targets = synthetic_targets(x, torch.Generator().manual_seed(0))
+    assert [t.shape for t in targets] == [(16, c, 8, 8) for c, _ in STAGES]
+    again = synthetic_targets(x, torch.Generator().manual_seed(0))
+    assert all(torch.equal(a, b) for a, b in zip(targets, again, strict=True))
+    torch.manual_seed(0)
+    model = SMALL.build(CONVS, "cifar10")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    get_proxy("lossslope").score(model, x, seed=0)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_lossslope_ranks_a_network_without_convs_below_one_with_them(batch):
+    # all-"none" cells pass zeros on, so only the heads' biases can fit the targets
+    assert score("lossslope", CONVS, batch) > score("lossslope", EMPTY, batch)
+
+
 def test_scorer_averages_inits():
     one = Scorer(SMALL, "cifar10", 0)
     three = Scorer(SMALL, "cifar10", 0, inits=3)

@@ -37,3 +37,18 @@ def test_correlation_resumes_from_cache(tmp_path):
     full = run_correlation(proxies=["params"], n=30, seed=1, cache=cache, progress=False)
     assert full.cached == 30
     np.testing.assert_array_equal(partial.scores["params"], full.scores["params"])
+
+
+def test_a_redefined_proxy_does_not_reuse_scores_cached_under_its_old_definition(tmp_path):
+    from dataclasses import replace
+
+    from eznas.proxies import get_proxy
+
+    cache = tmp_path / "s.sqlite"
+    old = Scorer("nb201", "cifar10", 0, cache=cache)
+    old(ARCH, "flops")
+    redefined = replace(get_proxy("flops"), version=2)
+    new = Scorer("nb201", "cifar10", 0, cache=cache)
+    new(ARCH, redefined)
+    assert new.misses == 1 and new.hits == 0
+    assert len(ScoreCache(cache)) == 2

@@ -22,7 +22,8 @@ class Proxy:
 
     ``batch_size`` is the default batch; ``needs_labels``/``needs_grad`` say whether it
     uses the labels and backpropagation; ``uses_arch`` marks proxies computed from the arch
-    string alone (model and inputs are then ignored).
+    string alone (model and inputs are then ignored). ``version`` is raised when a proxy's
+    definition changes, so that scores cached under the old one are not reused.
     """
 
     name: str
@@ -33,6 +34,7 @@ class Proxy:
     needs_grad: bool = False
     keeps_bn: bool = True
     uses_arch: bool = False
+    version: int = 1
     description: str = ""
 
     def score(

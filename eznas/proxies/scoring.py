@@ -110,8 +110,9 @@ class Scorer:
         return self._batches[size]
 
     def proxy_key(self, proxy: Proxy) -> str:
+        name = proxy.name if proxy.version == 1 else f"{proxy.name}.v{proxy.version}"
         size = self.batch_size or proxy.batch_size
-        return f"{proxy.name}@b{size}x{self.inits}" if proxy.needs_data else proxy.name
+        return f"{name}@b{size}x{self.inits}" if proxy.needs_data else name
 
     def __call__(self, arch: str, proxy: str | Proxy) -> float:
         proxy = get_proxy(proxy) if isinstance(proxy, str) else proxy
