@@ -1,4 +1,4 @@
-"""Rank metrics between proxy scores and true accuracies, with NaN/inf accounting.
+"""Rank metrics between proxy scores and true accuracies; NaN scores are dropped and counted.
 
 Kendall/Spearman come from scipy. The top-k variants follow the zero-cost literature:
 correlations restricted to the top 10% by accuracy, the share of the top 10% by score that
@@ -33,7 +33,7 @@ class Correlation:
     top10_top10: float  # % of top-10% by score that are top-10% by accuracy
     top64_top5: int  # of the top-64 by score, how many are top-5% by accuracy
     n: int  # networks used (finite scores)
-    nan: int  # networks dropped for a NaN/inf score
+    nan: int  # networks dropped for a NaN score
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -49,32 +49,34 @@ def _best(values: np.ndarray, k: int) -> np.ndarray:
 
 
 def kendall(scores, accuracies) -> float:
-    """Kendall tau-b over finite pairs; NaN if fewer than two or a constant side."""
-    s, a = _finite(scores, accuracies)[:2]
+    """Kendall tau-b over non-NaN scores; NaN if fewer than two or a constant side."""
+    s, a = _scored(scores, accuracies)[:2]
     if len(s) < 2:
         return float("nan")
     return float(stats.kendalltau(s, a).statistic)
 
 
 def spearman(scores, accuracies) -> float:
-    s, a = _finite(scores, accuracies)[:2]
+    s, a = _scored(scores, accuracies)[:2]
     if len(s) < 2:
         return float("nan")
     return float(stats.spearmanr(s, a).statistic)
 
 
-def _finite(scores, accuracies) -> tuple[np.ndarray, np.ndarray, int]:
+def _scored(scores, accuracies) -> tuple[np.ndarray, np.ndarray, int]:
+    """Drop NaN scores (no score at all, as epsilon's vanishing outputs); keep +-inf, which
+    rank as the extremes they are (naswot's log-determinant of a singular kernel is -inf)."""
     s = np.asarray(scores, dtype=np.float64)
     a = np.asarray(accuracies, dtype=np.float64)
     if s.shape != a.shape or s.ndim != 1:
         raise ValueError(f"scores {s.shape} and accuracies {a.shape} must be 1-D of equal length")
-    keep = np.isfinite(s)
+    keep = ~np.isnan(s)
     return s[keep], a[keep], int((~keep).sum())
 
 
 def correlate(scores, accuracies) -> Correlation:
-    """All rank metrics of ``scores`` against ``accuracies``; non-finite scores are dropped."""
-    s, a, dropped = _finite(scores, accuracies)
+    """All rank metrics of ``scores`` against ``accuracies``; NaN scores are dropped."""
+    s, a, dropped = _scored(scores, accuracies)
     n = len(s)
     if n < 2:
         nan = float("nan")

@@ -27,13 +27,15 @@ def test_known_cases():
     assert reverse.top64_top5 == 0
 
 
-def test_nan_and_inf_dropped_and_counted():
+def test_nan_dropped_and_counted_while_infinities_rank_as_extremes():
     acc = np.arange(10.0)
     scores = acc.copy()
     scores[[1, 4]] = np.nan
-    scores[7] = np.inf
+    scores[0], scores[9] = -np.inf, np.inf  # e.g. naswot's singular kernel of a dead network
     result = correlate(scores, acc)
-    assert result.nan == 3 and result.n == 7 and result.kendall == pytest.approx(1)
+    assert result.nan == 2 and result.n == 8 and result.kendall == pytest.approx(1)
+    scores[9] = -np.inf  # the best network scored as the worst
+    assert correlate(scores, acc).kendall < 0.8
     assert np.isnan(kendall([np.nan, 1.0], [1.0, 2.0]))
     assert np.isnan(spearman([1.0], [1.0]))
     with pytest.raises(ValueError, match="equal length"):
