@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from collections.abc import Callable
 
 from eznas.proxies.scoring import DEFAULT_CACHE as DEFAULT_SCORE_CACHE
@@ -39,13 +41,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _exit_on_sigterm(signum: int, _frame) -> None:
+    """SIGTERM unwinds like Ctrl-C, so joblib shuts its worker processes down with us."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if in_main_thread:
+        previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         return COMMANDS[args.command][2](args)
     except (ValueError, FileNotFoundError, KeyError) as err:
         print(f"eznas {args.command}: error: {err}", file=sys.stderr)
         return 2
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _data_option(parser: argparse.ArgumentParser) -> None:

@@ -30,3 +30,58 @@ def test_console_script_info():
         [sys.executable, "-m", "eznas", "info"], capture_output=True, text=True, check=True
     )
     assert "nb201" in result.stdout and "cifar-10-batches-py" in result.stdout
+
+
+def _children(pid: int) -> set[int]:
+    """Linux: the processes whose parent is ``pid``."""
+    from pathlib import Path
+
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def test_sigterm_stops_a_parallel_correlate_with_its_workers(tmp_path):
+    import os
+    import signal
+    import time
+
+    if not os.path.isdir("/proc"):
+        import pytest
+
+        pytest.skip("needs /proc to find the worker processes")
+    argv = ["correlate", "--proxy", "naswot", "-n", "200", "--jobs", "2", "--cache", "none"]
+    run = subprocess.Popen(
+        [sys.executable, "-m", "eznas", *argv, "--out", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 60
+    workers: set[int] = set()
+    while len(workers) < 2 and time.time() < deadline:  # joblib's two workers, plus trackers
+        time.sleep(0.5)
+        workers = {p for p in _children(run.pid) if b"loky" in _cmdline(p)}
+    assert len(workers) >= 2
+    run.send_signal(signal.SIGTERM)
+    code = run.wait(timeout=60)
+    deadline = time.time() + 30
+    while any(os.path.exists(f"/proc/{p}") for p in workers) and time.time() < deadline:
+        time.sleep(0.5)
+    orphans = [p for p in workers if os.path.exists(f"/proc/{p}")]
+    for p in orphans:  # do not leave them burning CPU when the test fails
+        os.kill(p, signal.SIGKILL)
+    assert code == 128 + signal.SIGTERM and not orphans
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
