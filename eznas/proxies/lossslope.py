@@ -77,11 +77,13 @@ STAGES: tuple[tuple[int, tuple[Signal, ...]], ...] = (
 )
 
 
-def _uniform(shape: tuple[int, ...], generator: torch.Generator, low=0.0, high=1.0):
+def _uniform(
+    shape: tuple[int, ...], generator: torch.Generator, low: float = 0.0, high: float = 1.0
+) -> torch.Tensor:
     return low + (high - low) * torch.rand(shape, generator=generator)
 
 
-def _sinusoids(kind: str, signal: Signal, n: int, channels: int, g: torch.Generator):
+def _sinusoids(signal: Signal, n: int, channels: int, g: torch.Generator) -> torch.Tensor:
     """(n, channels, 8, 8) sinusoids: each map takes one of FREQUENCIES drawn frequencies
     (1-D: along x or y; 2-D: one per axis, y mirrored at random) and a random phase."""
     freqs = _uniform((FREQUENCIES,), g, *signal.frequencies)
@@ -90,7 +92,7 @@ def _sinusoids(kind: str, signal: Signal, n: int, channels: int, g: torch.Genera
     phase = _uniform(shape, g, high=2 * math.pi)
     fy = freqs[torch.randint(FREQUENCIES, shape, generator=g)]
     fx = freqs[torch.randint(FREQUENCIES, shape, generator=g)]
-    if kind == "sin1d":
+    if signal.kind == "sin1d":
         along_x = torch.rand(shape, generator=g) < 0.5
         fy, fx = torch.where(along_x, 0.0, fy), torch.where(along_x, fx, 0.0)
     else:
@@ -128,7 +130,7 @@ def synthetic_targets(inputs: torch.Tensor, generator: torch.Generator) -> list[
         for signal in signals:
             n = batch if signal.per_sample else 1
             if signal.kind in ("sin1d", "sin2d"):
-                part = _sinusoids(signal.kind, signal, n, channels, generator)
+                part = _sinusoids(signal, n, channels, generator)
             elif signal.kind == "dots":
                 part = _dots(signal, n, channels, generator)
             else:
