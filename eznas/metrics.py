@@ -32,7 +32,7 @@ class Correlation:
     spearman_top10: float
     top10_top10: float  # % of top-10% by score that are top-10% by accuracy
     top64_top5: int  # of the top-64 by score, how many are top-5% by accuracy
-    n: int  # networks used (finite scores)
+    n: int  # networks used (every score but NaN)
     nan: int  # networks dropped for a NaN score
 
     def as_dict(self) -> dict:

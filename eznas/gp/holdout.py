@@ -91,7 +91,7 @@ def holdout_report(
             p.text: {
                 "kendall": kendall(row, acc),
                 "spearman": spearman(row, acc),
-                "n": int(np.isfinite(row).sum()),
+                "n": int((~np.isnan(row)).sum()),  # the networks the metrics used
             }
             for p, row in zip(programs, scores, strict=True)
         }
