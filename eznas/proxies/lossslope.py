@@ -203,21 +203,19 @@ def loss_curve(model: nn.Module, inputs: torch.Tensor, seed: int = 0) -> np.ndar
         momentum=MOMENTUM,
     )
 
-    def loss() -> torch.Tensor:
-        noisy = inputs + _uniform(inputs.shape, generator, -INPUT_NOISE, INPUT_NOISE)
-        outputs = net(noisy)
-        return sum(
-            w * F.mse_loss(o, t) for w, o, t in zip(STAGE_WEIGHTS, outputs, targets, strict=True)
-        )
-
     net.train()
     losses = []
     for _ in range(ITERATIONS):
+        noisy = inputs + _uniform(inputs.shape, generator, -INPUT_NOISE, INPUT_NOISE)
+        outputs = net(noisy)
+        loss = sum(
+            w * F.mse_loss(o, t) for w, o, t in zip(STAGE_WEIGHTS, outputs, targets, strict=True)
+        )
         optimizer.zero_grad()
-        value = loss()
-        value.backward()
+        loss.backward()
         optimizer.step()
-        losses.append(value.item() if math.isfinite(value.item()) else DIVERGED_LOSS)
+        value = loss.item()
+        losses.append(value if math.isfinite(value) else DIVERGED_LOSS)
     return np.asarray(losses)
 
 
