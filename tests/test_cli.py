@@ -1,5 +1,11 @@
+import os
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
+
+import pytest
 
 from eznas.cli import main
 from eznas.correlation import run_correlation
@@ -34,8 +40,6 @@ def test_console_script_info():
 
 def _children(pid: int) -> set[int]:
     """Linux: the processes whose parent is ``pid``."""
-    from pathlib import Path
-
     found = set()
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -48,13 +52,7 @@ def _children(pid: int) -> set[int]:
 
 
 def test_sigterm_stops_a_parallel_correlate_with_its_workers(tmp_path):
-    import os
-    import signal
-    import time
-
     if not os.path.isdir("/proc"):
-        import pytest
-
         pytest.skip("needs /proc to find the worker processes")
     argv = ["correlate", "--proxy", "naswot", "-n", "200", "--jobs", "2", "--cache", "none"]
     run = subprocess.Popen(
@@ -81,7 +79,6 @@ def test_sigterm_stops_a_parallel_correlate_with_its_workers(tmp_path):
 
 def _cmdline(pid: int) -> bytes:
     try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read()
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return b""

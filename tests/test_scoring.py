@@ -1,9 +1,11 @@
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from eznas.correlation import run_correlation
+from eznas.proxies import get_proxy
 from eznas.proxies.scoring import ScoreCache, Scorer
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|none~1|nor_conv_3x3~2|"
@@ -40,10 +42,6 @@ def test_correlation_resumes_from_cache(tmp_path):
 
 
 def test_a_redefined_proxy_does_not_reuse_scores_cached_under_its_old_definition(tmp_path):
-    from dataclasses import replace
-
-    from eznas.proxies import get_proxy
-
     cache = tmp_path / "s.sqlite"
     old = Scorer("nb201", "cifar10", 0, cache=cache)
     old(ARCH, "flops")
