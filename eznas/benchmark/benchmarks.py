@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eznas.benchmark.table import AccuracyTable, load_table
+from eznas.benchmark.table import TABLES, AccuracyTable, load_table
 from eznas.spaces import SearchSpace, get_space
 from eznas.spaces.table import TableSpace
 
@@ -52,9 +52,11 @@ def shipped_benchmarks() -> list[str]:
 
 def open_benchmark(name: str, data_dir: str | os.PathLike | None = None) -> Benchmark:
     """``"nb201"``, a shipped benchmark's name, or a CSV path with its ``.json`` sidecar."""
-    if name == "nb201":
-        table = load_table("nb201", data_dir)
-        return Benchmark(name, get_space("nb201"), table, {"source": table.source})
+    if name in TABLES:
+        table = load_table(name, data_dir)
+        space = get_space(name)
+        space = space if _covers(space, table) else TableSpace(space, table.archs())
+        return Benchmark(name, space, table, {"source": table.source})
     path = SHIPPED / f"{name}.csv" if name in shipped_benchmarks() else Path(name)
     if not path.is_file():
         raise ValueError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -98,16 +99,40 @@ class AccuracyTable:
         return self._archs[best], float(col[best])
 
 
+TableLoader = Callable[[str | os.PathLike | None], AccuracyTable]
+TABLES: dict[str, TableLoader] = {}
+"""Space name -> reader of that space's ground truth from the data folder."""
+
+
+def register_table(space: str) -> Callable[[TableLoader], TableLoader]:
+    """Decorator registering ``fn(data_dir) -> AccuracyTable`` as the ground truth of ``space``."""
+
+    def add(fn: TableLoader) -> TableLoader:
+        if space in TABLES:
+            raise ValueError(f"ground truth for {space!r} is already registered")
+        TABLES[space] = fn
+        return fn
+
+    return add
+
+
+@register_table("nb201")
+def nb201_table(data_dir: str | os.PathLike | None = None) -> AccuracyTable:
+    """NATS-Bench TSS test accuracies (``nb201_accuracies.csv``), row i = index i."""
+    return AccuracyTable.from_csv(find_data(NB201_CSV, data_dir))
+
+
 def load_table(
     space: str = "nb201", data_dir: str | os.PathLike | None = None, path: str | None = None
 ) -> AccuracyTable:
-    """The ground truth of ``space``: an explicit CSV/NATS file, else the data folder's CSV."""
+    """The ground truth of ``space``: an explicit CSV/NATS file, else the data folder's."""
     if path is not None:
         if str(path).endswith(".csv"):
             return AccuracyTable.from_csv(path)
         from eznas.benchmark.natsbench import table_from_natsbench
 
         return table_from_natsbench(path)
-    if space != "nb201":
-        raise ValueError(f"no ground-truth table known for space {space!r}; pass path=")
-    return AccuracyTable.from_csv(find_data(NB201_CSV, data_dir))
+    if space not in TABLES:
+        known = ", ".join(sorted(TABLES))
+        raise ValueError(f"no ground-truth table known for space {space!r}; known: {known}")
+    return TABLES[space](data_dir)

@@ -43,6 +43,8 @@ class SearchSpace(ABC):
     """
 
     name: str = ""
+    block_pattern: str = "rcb"
+    """How the statistics collector finds this space's blocks ("rcb" or "cbr")."""
 
     @property
     def id(self) -> str:
