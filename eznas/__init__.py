@@ -8,7 +8,7 @@ from eznas.benchmark.benchmarks import Benchmark, open_benchmark
 from eznas.correlation import run_correlation as correlate
 from eznas.data import make_batches
 from eznas.demo import DemoConfig, run_demo
-from eznas.gp import EvolveConfig, evolve, export_program, export_run
+from eznas.gp import EvolveConfig, Run, evolve, export_program
 from eznas.metrics import Correlation
 from eznas.proxies import get_proxy
 from eznas.search import search as run_search
@@ -22,11 +22,11 @@ __all__ = [
     "Correlation",
     "DemoConfig",
     "EvolveConfig",
+    "Run",
     "collect",
     "correlate",
     "evolve",
     "export_program",
-    "export_run",
     "get_proxy",
     "get_space",
     "load_table",

@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Callable
 
+from eznas.errors import USER_ERRORS
 from eznas.proxies.scoring import DEFAULT_CACHE as DEFAULT_SCORE_CACHE
 
 COMMANDS: dict[str, tuple[str, Callable, Callable]] = {}
@@ -53,8 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         return COMMANDS[args.command][2](args)
-    except (ValueError, FileNotFoundError, KeyError) as err:
-        print(f"eznas {args.command}: error: {err}", file=sys.stderr)
+    except USER_ERRORS as err:  # the user's mistake: one line; a bug keeps its traceback
+        message = " ".join(str(err).split())
+        print(f"eznas {args.command}: error: {message}", file=sys.stderr)
         return 2
     finally:
         if in_main_thread:
@@ -457,10 +459,10 @@ def evolve_options(parser: argparse.ArgumentParser) -> None:
 
 def evolve_run(args: argparse.Namespace) -> int:
     from eznas.gp.evolve import EvolveConfig, evolve
-    from eznas.gp.holdout import markdown, run_holdout_test
+    from eznas.gp.holdout import markdown
 
     if args.resume:
-        result = evolve(out=args.resume, resume=True, generations=args.generations)
+        run = evolve(out=args.resume, resume=True, generations=args.generations)
     else:
         if not args.out or not args.cache:
             raise ValueError("give --cache and --out for a new run (or --resume RUN)")
@@ -479,16 +481,16 @@ def evolve_run(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             scheduler=args.scheduler,
         )
-        result = evolve(config, args.out)
-    if result.interrupted:
-        print(f"interrupted at generation {result.generation}; continue: --resume {result.folder}")
+        run = evolve(config, args.out)
+    if run.interrupted:
+        print(f"interrupted at generation {run.generation}; continue: --resume {run.folder}")
         return 130
-    best, fitness = result.best()
+    best, fitness = run.choose("final")
     print(f"final best (fitness {fitness:.4f}): {best}")
-    for text, f in result.hall_of_fame[:2]:
+    for text, f in run.hall_of_fame[:2]:
         print(f"hall of fame ({f:.4f}): {text}")
     if args.test:
-        print(markdown(run_holdout_test(result.folder, args.test, data_dir=args.data)))
+        print(markdown(run.test(args.test, data_dir=args.data)))
     return 0
 
 
@@ -510,9 +512,9 @@ def export_options(parser: argparse.ArgumentParser) -> None:
 
 
 def export_run_cli(args: argparse.Namespace) -> int:
-    from eznas.gp.export import export_run
+    from eznas.gp.run import Run
 
-    path = export_run(args.run, args.out, rank=args.rank, name=args.name)
+    path = Run.open(args.run).export(args.out, select=args.rank, name=args.name)
     print(f"wrote {path}")
     return 0
 

@@ -122,8 +122,7 @@ def run_demo(config: DemoConfig | None = None, verbose: bool = True) -> DemoSumm
     from eznas.correlation import run_correlation
     from eznas.gp import checkpoint as ck
     from eznas.gp.evolve import EvolveConfig, evolve
-    from eznas.gp.export import export_program, formula
-    from eznas.gp.holdout import best_on_task_set
+    from eznas.gp.run import Run
     from eznas.proxies.scoring import ScoreCache
     from eznas.search.run import search
     from eznas.stats import collect
@@ -163,20 +162,14 @@ def run_demo(config: DemoConfig | None = None, verbose: bool = True) -> DemoSumm
             jobs=config.jobs,
         )
         resume = (run / ck.CHECKPOINT).exists()
-        if resume and ck.read_json(run / ck.CONFIG) != asdict(evolve_config):
+        if resume and Run.open(run).config != evolve_config:
             raise ValueError(f"{run} holds an evolution with other settings; use another --out")
-        evolve(None if resume else evolve_config, run, resume=resume, verbose=verbose)
+        evolved = evolve(None if resume else evolve_config, run, resume=resume, verbose=verbose)
 
     with _stage(stages, "export the best program", verbose):
-        program, task_tau = best_on_task_set(run)
-        proxy_file = export_program(
-            program,
-            out / "eznas_demo.py",
-            name="eznas_demo",
-            note=f"Evolved by `eznas demo` on {bench.name}/{dataset}; "
-            f"Kendall tau {task_tau:.3f} on its {len(task)} task networks.",
-        )
-        expr = str(formula(program))
+        program = evolved.choose("task")[0]
+        proxy_file = evolved.export(out / "eznas_demo.py", select="task", name="eznas_demo")
+        expr = str(evolved.formula("task"))
 
     with _stage(stages, f"compare proxies on {len(held)} held-out networks", verbose):
         report = run_correlation(

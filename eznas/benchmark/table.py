@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from eznas.errors import UnknownKeyError
 from eznas.paths import find_data
 
 NB201_CSV = "nb201_accuracies.csv"
@@ -68,7 +69,9 @@ class AccuracyTable:
         try:
             return self._index[arch]
         except KeyError:
-            raise KeyError(f"arch {arch!r} is not in the accuracy table {self.source}") from None
+            raise UnknownKeyError(
+                f"arch {arch!r} is not in the accuracy table {self.source}"
+            ) from None
 
     def arch(self, index: int) -> str:
         if not 0 <= index < len(self._archs):

@@ -10,6 +10,7 @@ import torch
 
 from eznas.data.datasets import dataset_info
 from eznas.data.images import load_images
+from eznas.errors import UnknownKeyError
 
 INPUT_KINDS = ("D", "N", "P")
 
@@ -24,7 +25,7 @@ class Batches:
 
     def __getitem__(self, kind: str) -> torch.Tensor:
         if kind not in INPUT_KINDS:
-            raise KeyError(f"input kind {kind!r}; allowed: {', '.join(INPUT_KINDS)}")
+            raise UnknownKeyError(f"input kind {kind!r}; allowed: {', '.join(INPUT_KINDS)}")
         return getattr(self, kind)
 
 

@@ -22,7 +22,6 @@ import signal
 import statistics
 import sys
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +29,8 @@ import torch
 from deap import algorithms, base, creator, gp, tools
 
 from eznas.gp import checkpoint as ck
-from eznas.gp.fitness import TaskSpec, draw, fitness_chunk, load_task, min_kendall
+from eznas.gp.config import EvolveConfig
+from eznas.gp.fitness import draw, fitness_chunk, load_task, min_kendall
 from eznas.gp.program import (
     BlockGroup,
     BlockSet,
@@ -40,72 +40,11 @@ from eznas.gp.program import (
     make_pset,
     parse_many,
 )
+from eznas.gp.run import Run
 
 if not hasattr(creator, "EZNASFitness"):
     creator.create("EZNASFitness", base.Fitness, weights=(1.0,))
     creator.create("EZNASIndividual", gp.PrimitiveTree, fitness=creator.EZNASFitness)
-
-
-@dataclass
-class EvolveConfig:
-    """Every setting of a run; saved as ``config.json`` in the run folder."""
-
-    caches: list[str]
-    population: int = 100
-    generations: int = 50
-    seed: int = 0
-    s: int = 4  # pairs drawn per generation (capped at the number of caches)
-    per_pair: int = 20  # networks drawn per pair
-    n_task: int = 80  # fixed task networks per cache
-    to_scalar: str = "mean"
-    aggregate: str = "mean"
-    cxpb: float = 0.5
-    mutpb: float = 0.3
-    tournsize: int = 3
-    max_height: int = 10
-    init_min: int = 1
-    init_max: int = 4
-    validation: int = 2  # networks per pair for the finiteness check (+ cover of all shapes)
-    hall_of_fame: int = 10
-    needs_values: bool = False  # reject programs blind to tensor values (shape counters)
-    jobs: int = 1
-    scheduler: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.population < 2:
-            raise ValueError(f"population must be >= 2, got {self.population}")
-        if not self.caches:
-            raise ValueError("no statistics caches given")
-        if self.jobs < 1:
-            raise ValueError(f"jobs must be >= 1, got {self.jobs}")
-        if self.cxpb + self.mutpb > 1:
-            raise ValueError(f"cxpb + mutpb must be <= 1, got {self.cxpb} + {self.mutpb}")
-
-    def spec(self) -> TaskSpec:
-        return TaskSpec(
-            tuple(str(c) for c in self.caches),
-            self.n_task,
-            self.seed,
-            to_scalar=self.to_scalar,
-            aggregate=self.aggregate,
-        )
-
-
-@dataclass
-class EvolveResult:
-    folder: Path
-    generation: int
-    population: list[str]
-    fitness: list[float]
-    hall_of_fame: list[tuple[str, float]]
-    interrupted: bool = False
-    log: list[dict] = field(default_factory=list)
-
-    def best(self) -> tuple[str, float]:
-        """The fittest program of the final population."""
-        scores = [(-np.inf if np.isnan(f) else f) for f in self.fitness]
-        i = int(np.argmax(scores))
-        return self.population[i], self.fitness[i]
 
 
 class Interrupted(BaseException):
@@ -299,35 +238,34 @@ def evolve(
     resume: bool = False,
     generations: int | None = None,
     verbose: bool = True,
-) -> EvolveResult:
+) -> Run:
     """Run (or with ``resume=True`` continue) an evolution in the run folder ``out``.
 
     On resume the saved config is used; ``generations`` may extend it. SIGINT/SIGTERM
-    save the last finished generation and return with ``interrupted=True``.
+    save the last finished generation and return the Run with ``interrupted=True``.
     """
-    folder = Path(out)
     if resume:
-        config = EvolveConfig(**ck.read_json(folder / ck.CONFIG))
+        run = Run.open(out)
     elif config is None:
         raise ValueError("give a config, or resume=True with an existing run folder")
-    elif (folder / ck.CHECKPOINT).exists():
-        raise ValueError(f"{folder} already holds a run; use resume=True or another folder")
+    else:
+        run = Run.create(out, config)
+    config, folder = run.config, run.folder
     if generations is not None:
         config.generations = generations
-    folder.mkdir(parents=True, exist_ok=True)
-    ck.write_json(folder / ck.CONFIG, asdict(config))
+        run.save_config()
     evolver = Evolver(config)
     hof = tools.HallOfFame(config.hall_of_fame)
 
     if resume:
-        state = ck.read_json(folder / ck.CHECKPOINT)
-        generation, elapsed = state["generation"], state["elapsed"]
-        population = _restore(state["population"], state["fitness"], evolver.pset)
+        state = run.checkpoint
+        generation, elapsed = state.generation, state.elapsed
+        population = _restore(state.population, state.fitness, evolver.pset)
         # set the sorted lists directly: re-inserting would reorder ties
-        hof.items = _restore(*zip(*state["hall_of_fame"], strict=True), evolver.pset)
+        hof.items = _restore(*zip(*state.hall_of_fame, strict=True), evolver.pset)
         hof.keys = [i.fitness for i in reversed(hof.items)]
         ck.trim_log(folder, generation)
-        random.setstate(ck.decode_random_state(state["random_state"]))
+        random.setstate(ck.decode_random_state(state.random_state))
     else:
         random.seed(config.seed)
         generation, elapsed = 0, 0.0
@@ -337,7 +275,6 @@ def evolve(
     def stop(signum, frame):
         raise Interrupted(signal.Signals(signum).name)
 
-    interrupted = False
     try:
         for sig in previous:
             signal.signal(sig, stop)
@@ -360,7 +297,7 @@ def evolve(
             _log_generation(folder, generation, population, info, took, elapsed, config, verbose)
             _save(folder, generation, population, hof, random.getstate(), elapsed)
     except Interrupted as why:
-        interrupted = True
+        run.interrupted = True
         if verbose:
             print(
                 f"{why}: stopped; checkpoint of generation {generation} in {folder}",
@@ -369,15 +306,7 @@ def evolve(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return EvolveResult(
-        folder,
-        generation,
-        [str(i) for i in population],
-        [_fitness_value(i) for i in population],
-        [(str(i), _fitness_value(i)) for i in hof],
-        interrupted,
-        ck.read_log(folder),
-    )
+    return run.reload()
 
 
 def _log_generation(folder, generation, population, info, took, elapsed, config, verbose) -> None:

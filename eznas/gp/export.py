@@ -12,14 +12,11 @@ tree and a sympy-simplified formula.
 from __future__ import annotations
 
 import inspect
-import json
 import pprint
-import textwrap
 from pathlib import Path
 
 import sympy
 
-from eznas.gp import checkpoint as ck
 from eznas.gp.ops import EPS, flat, get_op, lift, safe_div
 from eznas.gp.program import TO_SCALAR, Node, Program, compile_tree
 
@@ -121,39 +118,6 @@ def export_program(program: Program | str, out: str | Path, **options) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render(program, **options))
     return out
-
-
-def export_run(
-    run: str | Path, out: str | Path, rank: int | str = 0, name: str | None = None
-) -> Path:
-    """Export the hall of fame's ``rank``-th program (0 = best ever) of a run folder, or with
-    ``rank="task"`` the hall-of-fame program best on the whole task set."""
-    run = Path(run)
-    config = ck.read_json(run / ck.CONFIG)
-    hof = ck.read_json(run / ck.CHECKPOINT)["hall_of_fame"]
-    if rank == "task":
-        from eznas.gp.holdout import best_on_task_set
-
-        text, fitness = best_on_task_set(run)
-    elif isinstance(rank, int) and 0 <= rank < len(hof):
-        text, fitness = hof[rank]
-    else:
-        raise ValueError(f"rank {rank!r}: use 'task' or 0..{len(hof) - 1} (the hall of fame)")
-    batch_size = 1
-    if config["caches"]:
-        from eznas.stats import open_cache
-
-        batch_size = int(open_cache(config["caches"][0]).attrs.get("batch_size", 1))
-    note = f"Run {run} (hall of fame #{rank}, fitness {fitness}); config: {json.dumps(config)}"
-    return export_program(
-        text,
-        out,
-        name=name or Path(out).stem,
-        batch_size=batch_size,
-        to_scalar=config["to_scalar"],
-        aggregate=config["aggregate"],
-        note=textwrap.fill(note, 88),
-    )
 
 
 TEMPLATE = '''"""{doc}"""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -19,9 +18,9 @@ from eznas.benchmark import AccuracyTable
 from eznas.benchmark.benchmarks import space_and_table
 from eznas.data import make_batches
 from eznas.gp import checkpoint as ck
-from eznas.gp.evolve import EvolveConfig
-from eznas.gp.fitness import load_task, min_kendall, task_indices
-from eznas.gp.program import BlockSet, Program, compile_tree, evaluate, parse_many
+from eznas.gp.fitness import task_indices
+from eznas.gp.program import BlockSet, Program, compile_tree, evaluate
+from eznas.gp.run import Run
 from eznas.metrics import kendall, spearman
 from eznas.progress import Progress
 from eznas.spaces import SearchSpace
@@ -98,46 +97,24 @@ def holdout_report(
     return report
 
 
-def best_on_task_set(run: str | os.PathLike) -> tuple[str, float]:
-    """The hall-of-fame program with the best fitness on *all* task networks of a run.
-
-    In-run fitness comes from random 20-network draws, so the best-ever entry is partly
-    luck; re-ranking the hall of fame on the whole task set (still no held-out network)
-    picks a sturdier program.
-    """
-    folder = Path(run)
-    config = ck.read_json(folder / ck.CONFIG)
-    texts = [t for t, _ in ck.read_json(folder / ck.CHECKPOINT)["hall_of_fame"]]
-    spec = EvolveConfig(**config).spec()  # the evolver's own key: reuses its loaded task set
-    pairs = load_task(spec)
-    whole = [(p, list(range(len(pair.indices)))) for p, pair in enumerate(pairs)]
-    taus = min_kendall(parse_many(texts), pairs, whole, config["to_scalar"], config["aggregate"])
-    taus = np.where(np.isfinite(taus), taus, -np.inf)
-    best = int(np.argmax(taus))
-    return texts[best], float(taus[best])
-
-
-def run_holdout_test(run: str | os.PathLike, n: int = 1000, **options) -> dict:
+def run_holdout_test(run: Run | str | os.PathLike, n: int = 1000, **options) -> dict:
     """Test a run's final best, its two best-ever programs and the hall of fame's best on the
     whole task set; saves ``test.json`` in the run.
 
     Every network of a task set is excluded, whatever seed drew it; ``options`` go to
     ``holdout_scores`` (``chunk``, ``data_dir``, ``progress``).
     """
-    folder = Path(run)
-    config = ck.read_json(folder / ck.CONFIG)
-    state = ck.read_json(folder / ck.CHECKPOINT)
-    fitness = [-np.inf if f is None else f for f in state["fitness"]]
-    final = state["population"][int(np.argmax(fitness))]
-    task_best, _ = best_on_task_set(folder)
-    texts = [final] + [t for t, _ in state["hall_of_fame"][:2]] + [task_best]
-    texts = list(dict.fromkeys(texts))
+    run = run if isinstance(run, Run) else Run.open(run)
+    config = run.config
+    final, hall_of_fame = run.choose("final")[0], [t for t, _ in run.hall_of_fame[:2]]
+    task_best = run.choose("task")[0]
+    texts = list(dict.fromkeys([final, *hall_of_fame, task_best]))
     exclude: dict[str, list[int]] = {}
     attrs = {}
-    for path in config["caches"]:
+    for path in config.caches:
         with open_cache(path) as cache:
             attrs = cache.attrs
-            chosen = task_indices(cache.networks(), config["n_task"], config["seed"])
+            chosen = task_indices(cache.networks(), config.n_task, config.seed)
             exclude.setdefault(attrs["dataset"], []).extend(int(i) for i in chosen)
     report = holdout_report(
         [compile_tree(t) for t in texts],
@@ -147,18 +124,18 @@ def run_holdout_test(run: str | os.PathLike, n: int = 1000, **options) -> dict:
         n,
         seed=int(attrs["seed"]),
         batch_size=int(attrs["batch_size"]),
-        to_scalar=config["to_scalar"],
-        aggregate=config["aggregate"],
+        to_scalar=config.to_scalar,
+        aggregate=config.aggregate,
         **options,
     )
     result = {
         "n": n,
         "final_best": final,
-        "hall_of_fame": [t for t, _ in state["hall_of_fame"][:2]],
+        "hall_of_fame": hall_of_fame,
         "task_best": task_best,
         "datasets": report,
     }
-    ck.write_json(folder / "test.json", result)
+    ck.write_json(run.folder / "test.json", result)
     return result
 
 

@@ -35,6 +35,7 @@ import h5py
 import numpy as np
 import torch
 
+from eznas.errors import BadFileError, UnknownKeyError
 from eznas.stats.collector import KINDS
 
 SCHEMA_VERSION = 1
@@ -178,7 +179,7 @@ def check_attrs(found: Mapping, expected: Mapping, where: Path) -> None:
         )
     for key, value in expected.items():
         if _plain(found.get(key)) != value:
-            raise ValueError(f"{where} has {key}={_plain(found.get(key))!r}, expected {value!r}")
+            raise BadFileError(f"{where} has {key}={_plain(found.get(key))!r}, expected {value!r}")
 
 
 class StatsCache:
@@ -190,14 +191,17 @@ class StatsCache:
             raise FileNotFoundError(
                 f"no statistics cache at {self.path}; create one with `eznas collect`"
             )
-        self.file = h5py.File(self.path, "r")
+        try:
+            self.file = h5py.File(self.path, "r")
+        except OSError as err:
+            raise _unreadable(self.path, err) from None
         try:
             check_attrs(self.file.attrs, {}, self.path)
-        except ValueError:
+            self.attrs: dict = {k: _plain(v) for k, v in self.file.attrs.items()}
+            self._index = complete_networks(self.file)
+        except (ValueError, OSError, KeyError) as err:
             self.file.close()
-            raise
-        self.attrs: dict = {k: _plain(v) for k, v in self.file.attrs.items()}
-        self._index = complete_networks(self.file)
+            raise err if isinstance(err, ValueError) else _unreadable(self.path, err) from None
         self._offsets: dict[tuple[int, int], np.ndarray] = {}
 
     def __enter__(self) -> StatsCache:
@@ -215,7 +219,7 @@ class StatsCache:
 
     def _group(self, index: int) -> h5py.Group:
         if int(index) not in self._index:
-            raise KeyError(
+            raise UnknownKeyError(
                 f"network {index} is not in {self.path} (it has {len(self._index)} complete "
                 f"networks: {self._index[:5]}{'...' if len(self._index) > 5 else ''})"
             )
@@ -244,13 +248,21 @@ class StatsCache:
     @staticmethod
     def _check_kind(kind: str) -> None:
         if kind not in KINDS:
-            raise KeyError(f"unknown tensor kind {kind!r}; allowed: {', '.join(KINDS)}")
+            raise UnknownKeyError(f"unknown tensor kind {kind!r}; allowed: {', '.join(KINDS)}")
 
     def read(
         self, kind: str, indices: list[int] | np.ndarray, blocks: list[int] | None = None
     ) -> list[list[np.ndarray]]:
         """``kind`` per network in ``indices``: a list of per-block arrays (all, or ``blocks``)."""
         self._check_kind(kind)
+        try:
+            return self._read(kind, indices, blocks)
+        except OSError as err:
+            raise _unreadable(self.path, err) from None
+
+    def _read(
+        self, kind: str, indices: list[int] | np.ndarray, blocks: list[int] | None
+    ) -> list[list[np.ndarray]]:
         out = []
         for index in indices:
             index = int(index)
@@ -281,6 +293,14 @@ class StatsCache:
         per_kind = {kind: self.read(kind, [index])[0] for kind in KINDS}
         for b in range(self.meta(index)["rcb_count"]):
             yield {kind: arrays[b] for kind, arrays in per_kind.items()}
+
+
+def _unreadable(path: Path, err: Exception) -> BadFileError:
+    """One line for a file h5py cannot read: not HDF5, cut short, or damaged."""
+    why = str(err).splitlines()[0] if str(err) else type(err).__name__
+    return BadFileError(
+        f"{path} is not a readable statistics cache ({why}); collect it again with `eznas collect`"
+    )
 
 
 def open_cache(path: str | os.PathLike) -> StatsCache:

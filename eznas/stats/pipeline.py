@@ -21,6 +21,7 @@ from joblib import Parallel, delayed
 from eznas.benchmark import AccuracyTable
 from eznas.benchmark.benchmarks import space_and_table
 from eznas.data import Batches, make_batches
+from eznas.errors import BadFileError
 from eznas.progress import Progress
 from eznas.proxies.cost import count_params
 from eznas.spaces import SearchSpace
@@ -54,7 +55,7 @@ def _locked(folder: Path):
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise RuntimeError(f"another `eznas collect` is writing {folder}") from None
+            raise BadFileError(f"another `eznas collect` is writing {folder}") from None
         yield
     finally:
         os.close(fd)

@@ -1,0 +1,259 @@
+"""``Run``: the owner of a run folder (``config.json``, ``log.jsonl``, ``checkpoint.json``).
+
+Everything that reads a run goes through this object: the evolver's resume, held-out
+testing, export, the demo and the CLI. ``program(select)`` is the one place that decides
+what "the best program" of a run means. Opening validates every field against the
+dataclass that wrote it, so a hand-edited or damaged folder fails with one line naming the
+file and the field, never with a traceback from deep inside the evolver.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+import types
+import typing
+from dataclasses import dataclass, fields
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import sympy
+
+from eznas.errors import BadFileError
+from eznas.gp import checkpoint as ck
+from eznas.gp.config import EvolveConfig
+from eznas.gp.program import Program, compile_tree
+
+Select = int | str
+"""``"final"`` (the final population's fittest), an int k (the k-th best-ever program of the
+hall of fame) or ``"task"`` (the hall-of-fame program best on the whole task set)."""
+
+
+@dataclass
+class Checkpoint:
+    """The state after a finished generation (see ``eznas.gp.checkpoint``)."""
+
+    generation: int
+    population: list[str]
+    fitness: list[float | None]
+    hall_of_fame: list[list]
+    random_state: list
+    elapsed: float
+
+
+def _fits(value: object, hint: object) -> bool:
+    """Does a JSON value match a field's type hint (int, float, str, list[...], X | None)?"""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, a) for a in args)
+    if hint is type(None):
+        return value is None
+    if origin is list:
+        return isinstance(value, list) and (not args or all(_fits(v, args[0]) for v in value))
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint) if isinstance(hint, type) else True
+
+
+def from_json(cls: type, path: Path) -> typing.Any:
+    """An instance of dataclass ``cls`` from a JSON file, each field checked; BadFileError
+    naming the file and the field otherwise."""
+    if not path.is_file():
+        raise BadFileError(f"{path} not found: is {path.parent} a run folder of `eznas evolve`?")
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise BadFileError(f"{path} is not valid JSON ({err})") from None
+    if not isinstance(data, dict):
+        raise BadFileError(f"{path} must hold a JSON object, found {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in fields(cls)]
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        raise BadFileError(f"{path}: unknown field {unknown[0]!r}; allowed: {', '.join(names)}")
+    for name, value in data.items():
+        if not _fits(value, hints[name]):
+            expected = getattr(hints[name], "__name__", str(hints[name]))
+            raise BadFileError(f"{path}: field {name!r} is {value!r}; expected {expected}")
+    try:
+        return cls(**data)
+    except (TypeError, ValueError) as err:  # missing fields, or the class's own checks
+        raise BadFileError(f"{path}: {err}") from None
+
+
+class Run:
+    """A run folder of ``eznas evolve``: its config, state, log and programs."""
+
+    def __init__(self, folder: str | os.PathLike, config: EvolveConfig):
+        self.folder = Path(folder)
+        self.config = config
+        self.interrupted = False  # set by ``evolve`` when a signal stopped it
+
+    @classmethod
+    def create(cls, folder: str | os.PathLike, config: EvolveConfig) -> Run:
+        """A new run folder holding ``config``; refuses a folder that already holds a run."""
+        folder = Path(folder)
+        if (folder / ck.CHECKPOINT).exists():
+            raise ValueError(f"{folder} already holds a run; resume it or choose another folder")
+        folder.mkdir(parents=True, exist_ok=True)
+        run = cls(folder, config)
+        run.save_config()
+        return run
+
+    @classmethod
+    def open(cls, folder: str | os.PathLike) -> Run:
+        """An existing run folder, validated (config and, if written, checkpoint)."""
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise FileNotFoundError(f"run folder {str(folder)!r} does not exist")
+        run = cls(folder, from_json(EvolveConfig, folder / ck.CONFIG))
+        if (folder / ck.CHECKPOINT).exists():
+            run.checkpoint  # noqa: B018  (validate now, not at first use)
+        return run
+
+    def save_config(self) -> None:
+        ck.write_json(self.folder / ck.CONFIG, self.config.__dict__)
+
+    # ------------------------------------------------------------ state
+    @cached_property
+    def checkpoint(self) -> Checkpoint:
+        path = self.folder / ck.CHECKPOINT
+        state: Checkpoint = from_json(Checkpoint, path)
+        if len(state.fitness) != len(state.population):
+            raise BadFileError(
+                f"{path}: 'fitness' has {len(state.fitness)} values for "
+                f"{len(state.population)} programs in 'population'"
+            )
+        for i, entry in enumerate(state.hall_of_fame):
+            if not (len(entry) == 2 and isinstance(entry[0], str)):
+                raise BadFileError(f"{path}: hall_of_fame[{i}] must be [program, fitness]")
+        for field, texts in (
+            ("population", state.population),
+            ("hall_of_fame", [t for t, _ in state.hall_of_fame]),
+        ):
+            for text in texts:
+                try:
+                    compile_tree(text)
+                except ValueError as err:
+                    raise BadFileError(f"{path}: field {field!r}: {err}") from None
+        return state
+
+    def reload(self) -> Run:
+        """Forget the cached state (after the evolver wrote a new checkpoint)."""
+        self.__dict__.pop("checkpoint", None)
+        self.__dict__.pop("_task_best", None)
+        return self
+
+    @property
+    def generation(self) -> int:
+        return self.checkpoint.generation
+
+    @property
+    def population(self) -> list[str]:
+        """The final population's programs (DEAP tree strings)."""
+        return list(self.checkpoint.population)
+
+    @property
+    def fitness(self) -> list[float]:
+        """Fitness of each program of ``population`` (NaN: invalid)."""
+        return [ck.decode_fitness(f) for f in self.checkpoint.fitness]
+
+    @property
+    def hall_of_fame(self) -> list[tuple[str, float]]:
+        """The best-ever programs, best first, with the fitness they were kept for."""
+        return [(t, ck.decode_fitness(f)) for t, f in self.checkpoint.hall_of_fame]
+
+    def log(self) -> list[dict]:
+        """The per-generation records of ``log.jsonl``."""
+        return ck.read_log(self.folder)
+
+    # ------------------------------------------------------------ choosing a program
+    def choose(self, select: Select = 0) -> tuple[str, float]:
+        """(program text, the fitness it was chosen by) for ``select`` (see ``Select``)."""
+        if select == "final":
+            scores = [-np.inf if np.isnan(f) else f for f in self.fitness]
+            best = int(np.argmax(scores))
+            return self.population[best], self.fitness[best]
+        if select == "task":
+            return self._task_best
+        hof = self.hall_of_fame
+        if isinstance(select, int | np.integer) and 0 <= select < len(hof):
+            return hof[int(select)]
+        raise ValueError(
+            f"select {select!r}: use 'final', 'task' or a hall-of-fame rank 0..{len(hof) - 1}"
+        )
+
+    def program(self, select: Select = 0) -> Program:
+        """The chosen program, compiled."""
+        return compile_tree(self.choose(select)[0])
+
+    @cached_property
+    def _task_best(self) -> tuple[str, float]:
+        """The hall-of-fame program with the best min-Kendall tau over *all* task networks.
+
+        In-run fitness comes from random draws of 20 networks, so the best-ever entry is partly
+        luck; re-ranking on the whole task set (still no held-out network) is sturdier.
+        """
+        from eznas.gp.fitness import load_task, min_kendall
+        from eznas.gp.program import parse_many
+
+        texts = [t for t, _ in self.hall_of_fame]
+        pairs = load_task(self.config.spec())  # the evolver's key: reuses its loaded task set
+        whole = [(p, list(range(len(pair.indices)))) for p, pair in enumerate(pairs)]
+        cfg = self.config
+        taus = min_kendall(parse_many(texts), pairs, whole, cfg.to_scalar, cfg.aggregate)
+        taus = np.where(np.isfinite(taus), taus, -np.inf)
+        best = int(np.argmax(taus))
+        return texts[best], float(taus[best])
+
+    # ------------------------------------------------------------ formula and export
+    def formula(self, select: Select = 0) -> sympy.Expr:
+        """The simplified per-block formula of the chosen program (sympy)."""
+        from eznas.gp.export import formula
+
+        return formula(self.program(select))
+
+    def latex(self, select: Select = 0) -> str:
+        """The per-block formula as LaTeX (as PySR's ``latex()``)."""
+        return sympy.latex(self.formula(select))
+
+    def batch_size(self) -> int:
+        """B of the statistics the run evolved on (the exported proxy uses the same)."""
+        from eznas.stats import open_cache
+
+        with open_cache(self.config.caches[0]) as cache:
+            return int(cache.attrs.get("batch_size", 1))
+
+    def export(self, path: str | os.PathLike, select: Select = 0, name: str | None = None) -> Path:
+        """Write the chosen program as a standalone torch-only proxy module."""
+        from eznas.gp.export import export_program
+
+        text, fitness = self.choose(select)
+        note = textwrap.fill(
+            f"Run {self.folder} (selected: {select!r}, fitness {fitness}); "
+            f"config: {json.dumps(self.config.__dict__)}",
+            88,
+        )
+        return export_program(
+            text,
+            path,
+            name=name or Path(path).stem,
+            batch_size=self.batch_size(),
+            to_scalar=self.config.to_scalar,
+            aggregate=self.config.aggregate,
+            note=note,
+        )
+
+    def test(self, n: int = 1000, **options) -> dict:
+        """Held-out Kendall/Spearman of the final best, the two best-ever and the task-set best
+        on ``n`` networks outside every task set; saved as ``test.json`` (see ``holdout``)."""
+        from eznas.gp.holdout import run_holdout_test
+
+        return run_holdout_test(self, n, **options)
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.folder)!r})"
