@@ -15,8 +15,8 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from eznas.paths import find_data
-from eznas.proxies.cost import count_flops, count_params
 from eznas.spaces import get_space
+from eznas.spaces.cost import count_flops, count_params
 from eznas.spaces.nb201 import format_arch
 
 NASLIB_OPS = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from eznas.benchmark import load_table
 from eznas.correlation import REFERENCE_NAMES, agreement, load_reference, plot_scatter
 from eznas.metrics import COLUMNS, correlate, spearman
-from eznas.progress import Progress
 from eznas.proxies.scoring import DEFAULT_CACHE, Scorer
 
 # Published correlations with NB201 test accuracy (CIFAR-10, CIFAR-100, ImageNet16-120)
@@ -73,13 +73,8 @@ def run(args: argparse.Namespace) -> list[dict]:
         archs = order[:n]
         accuracy = np.array([table.accuracy(a, args.dataset) for a in archs])
         for name in names:
-            before, meter = scorer.compute_seconds, Progress(len(archs), f"{name} networks")
-            scores = []
-            for arch in archs:
-                scores.append(scorer(arch, name))
-                meter.update()
-            meter.close()
-            scores = np.array(scores)
+            before = scorer.compute_seconds
+            scores = np.array([scorer(a, name) for a in tqdm(archs, desc=f"{name} networks")])
             result = correlate(scores, accuracy)
             row = {"proxy": name, **result.as_dict()}
             row["sec_per_net"] = (scorer.compute_seconds - before) / len(archs)

@@ -11,16 +11,15 @@ from pathlib import Path
 
 import numpy as np
 from joblib import Parallel, delayed
+from tqdm.auto import tqdm
 
 from eznas.benchmark import AccuracyTable
-from eznas.benchmark.benchmarks import space_and_table
+from eznas.benchmark.benchmarks import Benchmark, as_benchmark
 from eznas.data import data_batch
 from eznas.metrics import COLUMNS, Correlation, correlate, spearman
 from eznas.paths import find_data
-from eznas.progress import Progress
 from eznas.proxies import PROXIES, get_proxy
-from eznas.proxies.scoring import DEFAULT_CACHE, Scorer
-from eznas.spaces import SearchSpace
+from eznas.proxies.scoring import DEFAULT_CACHE, ScoreCache, Scorer
 
 
 @dataclass
@@ -35,8 +34,7 @@ class CorrelationReport:
     input_source: str = ""
     cached: int = 0  # scores answered by the score cache (warm)
     cache: str | os.PathLike | None = None  # where params for plots are looked up
-    table: AccuracyTable | None = None  # the ground truth the indices point into
-    model_space: SearchSpace | None = None  # builds the archs (params for plots)
+    benchmark: Benchmark | None = None  # the ground truth the indices point into
     results: dict[str, Correlation] = field(init=False)
 
     def __post_init__(self):
@@ -76,9 +74,9 @@ class CorrelationReport:
         """One score-vs-accuracy PNG per proxy, dots coloured by parameter count."""
         params = self.scores.get("params")
         if params is None:
-            space, table = space_and_table(self.model_space or self.space, self.table)
-            scorer = Scorer(space, self.dataset, self.seed, cache=self.cache)
-            params = np.array([scorer(table.arch(int(i)), "params") for i in self.indices])
+            bench = as_benchmark(self.benchmark or self.space)
+            scorer = Scorer(bench.space, self.dataset, self.seed, cache=self.cache)
+            params = np.array([scorer(bench.table.arch(int(i)), "params") for i in self.indices])
         stem = f"{self.space}-{self.dataset}-n{len(self.indices)}-s{self.seed}"
         return [
             plot_scatter(
@@ -122,34 +120,35 @@ def _score_chunk(space, archs, dataset, proxy_names, seed, data_dir, cache_path,
 
 
 def run_correlation(
-    space: str | SearchSpace = "nb201",
-    dataset: str = "cifar10",
+    benchmark: Benchmark | str = "nb201",
+    dataset: str | None = None,
     proxies: list[str] | tuple[str, ...] = ("params", "flops"),
     n: int | None = 1000,
     seed: int = 0,
-    data_dir: str | os.PathLike | None = None,
     jobs: int = 1,
     progress: bool = True,
-    cache: str | os.PathLike | None = DEFAULT_CACHE,
+    cache: str | os.PathLike | ScoreCache | None = DEFAULT_CACHE,
     inits: int = 1,
     batch_size: int | None = None,
-    table: AccuracyTable | None = None,
     indices: Sequence[int] | None = None,
 ) -> CorrelationReport:
     """Score ``n`` seeded-sampled networks with each proxy and correlate with test accuracy.
 
     Scores go through the score cache (``cache=None`` disables it), so a rerun is instant
     and an interrupted run resumes; ``seconds`` stay the cold computation time.
-    ``batch_size`` overrides every proxy's default batch size. ``table`` replaces the
-    space's default ground truth; ``indices`` (rows of it) replace the seeded sample.
+    ``batch_size`` overrides every proxy's default batch size; ``indices`` (rows of the
+    benchmark's table) replace the seeded sample.
     """
     names = sorted(PROXIES) if list(proxies) == ["all"] else list(proxies)
     for name in names:
         get_proxy(name)
-    space, table = space_and_table(space, table, data_dir)
-    if dataset not in table.datasets:
-        known = ", ".join(table.datasets)
-        raise ValueError(f"dataset {dataset!r} not in ground truth; has: {known}")
+    bench = as_benchmark(benchmark)
+    space, table, dataset, data_dir = (
+        bench.space,
+        bench.table,
+        bench.dataset(dataset),
+        bench.data_dir,
+    )
     indices = sample_indices(table, n, seed) if indices is None else np.asarray(indices, int)
     archs = [table.arch(int(i)) for i in indices]
     source = ""
@@ -157,7 +156,7 @@ def run_correlation(
         source = data_batch(dataset, 1, seed, data_dir)[2]
     chunks = [archs[i : i + 50] for i in range(0, len(archs), 50)]
     parts = []
-    meter = Progress(len(archs), "networks scored", enabled=progress)
+    meter = tqdm(total=len(archs), desc="networks scored", unit="net", disable=not progress)
     with Parallel(n_jobs=jobs, return_as="generator") as parallel:
         calls = (
             delayed(_score_chunk)(
@@ -182,8 +181,7 @@ def run_correlation(
         input_source=source,
         cached=sum(p[2] for p in parts),
         cache=cache,
-        table=table,
-        model_space=space,
+        benchmark=bench,
     )
 
 

@@ -132,22 +132,19 @@ def run_demo(config: DemoConfig | None = None, verbose: bool = True) -> DemoSumm
     out.mkdir(parents=True, exist_ok=True)
     stages: dict[str, float] = {}
     bench: Benchmark = open_benchmark(config.benchmark, config.data_dir)
-    dataset = config.dataset or bench.datasets[0]
-    bench.table.column(dataset)  # unknown dataset: fail before any work
+    dataset = bench.dataset(config.dataset)  # an unknown dataset fails before any work
     task, held = split_networks(len(bench.table), config.task, config.holdout, config.seed)
     scores = ScoreCache(out / "scores.sqlite")
 
     with _stage(stages, f"collect statistics of {len(task)} task networks", verbose):
         cache = collect(
-            bench.space,
+            bench,
             dataset,
             indices=task,
             seed=config.seed,
             out=out / "statistics",
             jobs=config.jobs,
-            data_dir=config.data_dir,
             progress=verbose,
-            table=bench.table,
         )
 
     run = out / "evolve"
@@ -173,15 +170,13 @@ def run_demo(config: DemoConfig | None = None, verbose: bool = True) -> DemoSumm
 
     with _stage(stages, f"compare proxies on {len(held)} held-out networks", verbose):
         report = run_correlation(
-            bench.space,
+            bench,
             dataset,
             [*config.proxies, str(proxy_file)],
             seed=config.seed,
-            data_dir=config.data_dir,
             jobs=config.jobs,
             progress=verbose,
             cache=scores,
-            table=bench.table,
             indices=held,
         )
         correlations = [
@@ -199,14 +194,12 @@ def run_demo(config: DemoConfig | None = None, verbose: bool = True) -> DemoSumm
         for label, proxy in (("eznas (evolved)", str(proxy_file)), ("FreeREA metric", None)):
             result = search(
                 "freerea",
-                bench.space,
+                bench,
                 dataset,
                 proxy,
                 config.seed,
                 evaluations=config.evaluations,
                 cache=scores,
-                data_dir=config.data_dir,
-                table=bench.table,
             )
             searches.append(
                 {

@@ -14,7 +14,7 @@ from eznas.correlation import run_correlation
 def test_correlate_params_on_real_networks(tmp_path, capsys):
     cache = str(tmp_path / "scores.sqlite")
     argv = ["correlate", "--proxy", "params", "flops", "-n", "40", "--out", str(tmp_path)]
-    code = main([*argv, "--cache", cache])
+    code = main([*argv, "--score-cache", cache])
     assert code == 0
     out = capsys.readouterr().out
     assert "| params |" in out and "| flops |" in out
@@ -54,7 +54,7 @@ def _children(pid: int) -> set[int]:
 def test_sigterm_stops_a_parallel_correlate_with_its_workers(tmp_path):
     if not os.path.isdir("/proc"):
         pytest.skip("needs /proc to find the worker processes")
-    argv = ["correlate", "--proxy", "naswot", "-n", "200", "--jobs", "2", "--cache", "none"]
+    argv = ["correlate", "--proxy", "naswot", "-n", "200", "--jobs", "2", "--score-cache", "none"]
     run = subprocess.Popen(
         [sys.executable, "-m", "eznas", *argv, "--out", str(tmp_path)],
         stdout=subprocess.DEVNULL,

@@ -66,3 +66,13 @@ def test_split_networks_is_disjoint_and_seeded():
 def test_demo_rejects_bad_settings():
     with pytest.raises(ValueError, match="population must be >= 2"):
         DemoConfig(population=1)
+
+
+@pytest.mark.slow
+def test_demo_with_two_workers_runs_to_the_end(tmp_path, capsys):
+    """``--jobs 2`` hands the demo's live score cache to joblib workers (as its path)."""
+    out = tmp_path / "demo"
+    assert main(["demo", *TINY, "--jobs", "2", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert {r["proxy"] for r in summary["correlations"]} == {"params", "synflow", "eznas (evolved)"}
+    assert len(summary["searches"]) == 2

@@ -110,7 +110,7 @@ def test_same_seed_same_run_and_resume_equals_uninterrupted(caches, reference, t
 
 def test_sigterm_saves_and_resume_finishes(caches, reference, tmp_path):
     run = tmp_path / "run"
-    cmd = [sys.executable, "-m", "eznas", "evolve", "--cache", *caches, "--out", str(run)]
+    cmd = [sys.executable, "-m", "eznas", "evolve", "--stats", *caches, "--out", str(run)]
     cmd += ["--population", "8", "--generations", "3", "--seed", "5", "--per-pair", "5"]
     cmd += ["--n-task", "6"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -133,7 +133,7 @@ def test_sigterm_saves_and_resume_finishes(caches, reference, tmp_path):
 
 def test_kill_9_loses_at_most_one_generation(caches, reference, tmp_path):
     run = tmp_path / "run"
-    cmd = [sys.executable, "-m", "eznas", "evolve", "--cache", *caches, "--out", str(run)]
+    cmd = [sys.executable, "-m", "eznas", "evolve", "--stats", *caches, "--out", str(run)]
     cmd += ["--population", "8", "--generations", "3", "--seed", "5", "--per-pair", "5"]
     cmd += ["--n-task", "6"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

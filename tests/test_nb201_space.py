@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from eznas.correlation import naslib_arch
-from eznas.proxies.cost import count_flops, count_params
+from eznas.spaces.cost import count_flops, count_params
 from eznas.spaces.nb201 import OPS, format_arch, parse_arch
 from eznas.spaces.nb201_net import EDGES
 

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from eznas.cli import main
-from eznas.proxies.cost import count_flops, count_params
 from eznas.search import Budget, search, search_runs
 from eznas.search.base import combine
 from eznas.search.etnas import pareto_front, pick
+from eznas.spaces.cost import count_flops, count_params
 
 # ET-NAS with cheap stand-ins for LogSynflow / NASWOT / LossSlope / degree
 ETNAS_CHEAP = dict(
@@ -124,7 +124,7 @@ def test_search_runs_summary_and_cli(cache, capsys, tmp_path):
             "10",
             "--runs",
             "2",
-            "--cache",
+            "--score-cache",
             str(cache),
             "--out",
             str(tmp_path),

@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from joblib import Parallel, delayed
+from tqdm.auto import tqdm
 
 from eznas.bench.train import Recipe, split_data, train_and_test
 from eznas.files import write_atomic
 from eznas.metrics import kendall
-from eznas.progress import Progress
 from eznas.spaces import get_space
 
 
@@ -132,7 +132,13 @@ def build_benchmark(
     done = _read_partial(partial, spec)
     missing = [job for job in todo if job not in done]
     started = time.perf_counter()
-    meter = Progress(len(todo), "networks trained", enabled=progress, done=len(todo) - len(missing))
+    meter = tqdm(
+        total=len(todo),
+        initial=len(todo) - len(missing),
+        desc="networks trained",
+        unit="net",
+        disable=not progress,
+    )
     chunk = max(1, min(8, len(missing) // max(1, 4 * jobs)))
     with partial.open("a") as log, Parallel(n_jobs=jobs, return_as="generator") as parallel:
         calls = (

@@ -11,8 +11,7 @@ import torch
 from eznas.data.datasets import dataset_info
 from eznas.data.images import load_images
 from eznas.errors import UnknownKeyError
-
-INPUT_KINDS = ("D", "N", "P")
+from eznas.runtime import INPUT_KINDS, make_inputs
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,4 @@ def make_batches(
 ) -> Batches:
     """D, N and P for ``dataset``: the same seed always gives the same tensors."""
     x, labels, source = data_batch(dataset, batch_size, seed, data_dir)
-    gen = torch.Generator().manual_seed(seed)
-    noise = torch.randn(x.shape, generator=gen)
-    perturbation = torch.randn(x.shape, generator=gen)
-    return Batches(D=x, N=noise, P=x + perturbation, labels=labels, source=source)
+    return Batches(**make_inputs(x, seed), labels=labels, source=source)

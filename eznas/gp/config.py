@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from eznas.gp.fitness import TaskSpec
+from eznas.gp.program import AGGREGATIONS, TO_SCALAR
 
 
 @dataclass
@@ -39,6 +40,9 @@ class EvolveConfig:
             raise ValueError("no statistics caches given")
         if self.jobs < 1:
             raise ValueError(f"jobs must be >= 1, got {self.jobs}")
+        for name, allowed in (("to_scalar", TO_SCALAR), ("aggregate", AGGREGATIONS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} {getattr(self, name)!r}; allowed: {', '.join(allowed)}")
         if self.cxpb + self.mutpb > 1:
             raise ValueError(f"cxpb + mutpb must be <= 1, got {self.cxpb} + {self.mutpb}")
 

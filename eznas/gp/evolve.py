@@ -246,15 +246,18 @@ def evolve(
     """
     if resume:
         run = Run.open(out)
+        config = run.config
     elif config is None:
         raise ValueError("give a config, or resume=True with an existing run folder")
     else:
+        Run.check_free(out)
+    evolver = Evolver(config)  # loads and checks the statistics before the folder is written
+    if not resume:
         run = Run.create(out, config)
-    config, folder = run.config, run.folder
+    folder = run.folder
     if generations is not None:
         config.generations = generations
         run.save_config()
-    evolver = Evolver(config)
     hof = tools.HallOfFame(config.hall_of_fame)
 
     if resume:

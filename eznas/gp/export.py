@@ -1,12 +1,12 @@
 """Export a program as a standalone, torch-only Python module that anyone can run or read.
 
-The module holds the ops the program uses (their source, copied from ``eznas.gp.ops``),
-``score_block(stats) -> float`` for one RCB's statistics, and ``score_model(model, inputs,
-labels, *, seed=0) -> float`` which finds the model's ReLU-Conv-BN blocks with its own hooks,
-captures only the tensor kinds the program uses, and builds N and P from ``seed`` exactly as
-``eznas.data.make_batches`` does. ``PROXY_INFO`` says what the proxy needs, so the module
-can be loaded by path wherever a proxy name is accepted. Its docstring carries the DEAP
-tree and a sympy-simplified formula.
+The module holds a copy of ``eznas.runtime`` (the block finder, the D/N/P inputs and the
+statistics capture the collector itself uses), the ops the program uses (their source,
+copied from ``eznas.gp.ops``), ``score_block(stats) -> float`` for one block's statistics
+and ``score_model(model, inputs, labels, *, seed=0) -> float``, which captures only the
+kinds the program uses. ``PROXY_INFO`` says what the proxy needs, so the module can be
+loaded by path wherever a proxy name is accepted. Its docstring carries the DEAP tree and a
+sympy-simplified formula.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import sympy
 
+from eznas import runtime
 from eznas.gp.ops import EPS, flat, get_op, lift, safe_div
 from eznas.gp.program import TO_SCALAR, Node, Program, compile_tree
-
-GRAD_FAMILIES = ("T1G", "T2G", "T3G", "T4G")
+from eznas.runtime import check_pattern, parse_kind
 
 
 def formula(program: Program | str, simplify: bool = True) -> sympy.Expr:
@@ -57,16 +57,24 @@ def _ops_used(node: Node) -> list[str]:
     return names
 
 
-def proxy_info(program: Program, name: str, batch_size: int) -> dict:
-    grads = any(k.split("_")[0] in GRAD_FAMILIES for k in program.kinds)
+def proxy_info(program: Program, name: str, batch_size: int, pattern: str = "rcb") -> dict:
+    kinds = [parse_kind(k) for k in program.kinds]
+    grads = any(k.grad for k in kinds)
     return {
         "name": name,
         "batch_size": batch_size,
-        "needs_data": any(k.endswith(("_D", "_P")) for k in program.kinds),
+        "needs_data": any(k.input in ("D", "P") for k in kinds),
         "needs_labels": grads,
         "needs_grad": grads,
         "kinds": list(program.kinds),
+        "pattern": pattern,
     }
+
+
+def _runtime_source() -> str:
+    """``eznas.runtime`` without its module docstring (the exported file has its own)."""
+    source = inspect.getsource(runtime)
+    return source[source.index("from __future__") :]
 
 
 def render(
@@ -76,10 +84,12 @@ def render(
     batch_size: int = 1,
     to_scalar: str = "mean",
     aggregate: str = "mean",
+    pattern: str = "rcb",
     note: str = "",
 ) -> str:
-    """The source text of the standalone module for ``program``."""
+    """The source text of the standalone module for ``program`` (blocks found by ``pattern``)."""
     program = compile_tree(program) if isinstance(program, str) else program
+    check_pattern(pattern)
     if to_scalar not in TO_SCALAR:
         raise ValueError(f"to_scalar {to_scalar!r}; allowed: {', '.join(TO_SCALAR)}")
     aggregations = {"mean": "sum(values) / len(values)", "sum": "sum(values)"}
@@ -89,11 +99,11 @@ def render(
     fns = {get_op(n).fn for n in _ops_used(program.root)} | {TO_SCALAR[to_scalar]}
     ops_src = "\n\n".join(_source(f) for f in sorted(fns, key=lambda f: f.__name__))
     helpers = "\n\n".join(_source(f) for f in (flat, lift, safe_div))
-    info = proxy_info(program, name, batch_size)
+    info = proxy_info(program, name, batch_size, pattern)
     doc = (
         f"EZNAS proxy {name!r}, exported by eznas (standalone: needs only torch).\n\n"
         f"DEAP tree: {program.text}\n\n"
-        f"Formula per ReLU-Conv-BN block (sympy):\n    {formula(program)}\n\n"
+        f"Formula per {pattern.upper()} block (sympy):\n    {formula(program)}\n\n"
         f"Network score: {aggregate} over its blocks of {to_scalar}(formula).\n"
         f"Kinds: T1 = ReLU input, T2 = ReLU output, T3 = conv weight, T4 = conv output;\n"
         f"G = gradient of the cross-entropy loss; _D data, _N N(0,1) noise, _P data + noise.\n"
@@ -102,6 +112,7 @@ def render(
     )
     return TEMPLATE.format(
         doc=doc,
+        runtime=_runtime_source(),
         info=pprint.pformat(info, sort_dicts=False),
         eps=repr(EPS),
         helpers=helpers,
@@ -122,14 +133,12 @@ def export_program(program: Program | str, out: str | Path, **options) -> Path:
 
 TEMPLATE = '''"""{doc}"""
 
-import torch
-import torch.nn.functional as F
-from torch import nn
+{runtime}
 
+# ---------------------------------------------------------------- the evolved program
 PROXY_INFO = {info}
 
 EPS = {eps}
-FAMILIES = {{"T1": 0, "T2": 1, "T3": 2, "T4": 3}}
 
 
 {helpers}
@@ -152,95 +161,13 @@ def aggregate(values: list) -> float:
     return {aggregate}
 
 
-def make_inputs(inputs: torch.Tensor, seed: int) -> dict:
-    """D is the batch; N and P come from ``seed`` exactly as eznas.data.make_batches."""
-    gen = torch.Generator().manual_seed(seed)
-    noise = torch.randn(inputs.shape, generator=gen)
-    perturbation = torch.randn(inputs.shape, generator=gen)
-    return {{"D": inputs, "N": noise, "P": inputs + perturbation}}
-
-
-def _blocks(calls: list) -> list:
-    """(relu, conv) call pairs where ReLU output feeds the conv and the conv feeds a BN."""
-    producer, found = {{}}, []
-    for module, x, y in calls:
-        if isinstance(module, nn.BatchNorm2d):
-            conv = producer.get(id(x))
-            relu = conv and producer.get(id(conv[1]))
-            if conv and isinstance(conv[0], nn.Conv2d) and relu and isinstance(relu[0], nn.ReLU):
-                found.append((relu, conv))
-        producer[id(y)] = (module, x, y)
-    return found
-
-
-def capture(model: nn.Module, inputs: torch.Tensor, labels, seed: int = 0) -> list:
-    """Per ReLU-Conv-BN block, the tensors of the kinds the program uses (train mode)."""
-    kinds = PROXY_INFO["kinds"]
-    batches = make_inputs(inputs, seed)
-    calls, handles, inplace = [], [], []
-    for module in model.modules():
-        if isinstance(module, (nn.ReLU, nn.Conv2d, nn.BatchNorm2d)):
-            handles.append(module.register_forward_hook(lambda m, a, y: calls.append((m, a[0], y))))
-            if isinstance(module, nn.ReLU) and module.inplace:
-                module.inplace = False
-                inplace.append(module)
-    was_training = model.training
-    model.train()
-    out = None
-    try:
-        for x_kind in [x for x in "DNP" if any(k.endswith("_" + x) for k in kinds)] or ["D"]:
-            mine = [k for k in kinds if k.endswith("_" + x_kind)]
-            grads = [k for k in mine if "G_" in k]
-            x = batches[x_kind].detach().clone().requires_grad_(bool(grads))
-            calls.clear()
-            with torch.set_grad_enabled(bool(grads)):
-                logits = model(x)
-            blocks = _blocks(calls)
-            if out is None:
-                out = [{{}} for _ in blocks]
-                if "T3" in kinds:
-                    for stats, (_, conv) in zip(out, blocks):
-                        stats["T3"] = conv[0].weight.detach().clone()
-            for stats, block in zip(out, blocks):
-                for k in mine:
-                    if "G_" not in k:
-                        stats[k] = _live(block, k).detach()
-            if grads:
-                loss = F.cross_entropy(logits, labels)
-                targets, slot, want = [], {{}}, []
-                for i, block in enumerate(blocks):
-                    for k in grads:
-                        tensor = _live(block, k)
-                        if id(tensor) not in slot:
-                            slot[id(tensor)] = len(targets)
-                            targets.append(tensor)
-                        want.append((i, k, slot[id(tensor)]))
-                values = torch.autograd.grad(
-                    loss, targets, allow_unused=True, materialize_grads=True
-                )
-                for i, k, j in want:
-                    out[i][k] = values[j]
-            calls.clear()
-    finally:
-        for handle in handles:
-            handle.remove()
-        for module in inplace:
-            module.inplace = True
-        model.train(was_training)
-    return out
-
-
-def _live(block, kind: str) -> torch.Tensor:
-    (_, relu_in, relu_out), (conv, _, conv_out) = block
-    return (relu_in, relu_out, conv.weight, conv_out)[FAMILIES[kind[:2]]]
-
-
 def score_model(
     model: nn.Module, inputs: torch.Tensor, labels=None, *, seed: int = 0, **context
 ) -> float:
     """Score an untrained model on one batch (D = inputs; N and P made from ``seed``)."""
-    blocks = capture(model, inputs, labels, seed)
+    pattern = PROXY_INFO["pattern"]
+    _, blocks = capture(model, make_inputs(inputs, seed), labels, pattern, PROXY_INFO["kinds"])
     if not blocks:
-        raise ValueError("the model has no ReLU-Conv2d-BatchNorm2d blocks to score")
+        raise ValueError(f"the model has no {{pattern}} blocks to score")
     return aggregate([score_block(stats) for stats in blocks])
 '''

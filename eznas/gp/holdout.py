@@ -13,17 +13,15 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
-from eznas.benchmark import AccuracyTable
-from eznas.benchmark.benchmarks import space_and_table
+from eznas.benchmark.benchmarks import Benchmark, as_benchmark, open_benchmark
 from eznas.data import make_batches
 from eznas.gp import checkpoint as ck
 from eznas.gp.fitness import task_indices
 from eznas.gp.program import BlockSet, Program, compile_tree, evaluate
 from eznas.gp.run import Run
 from eznas.metrics import kendall, spearman
-from eznas.progress import Progress
-from eznas.spaces import SearchSpace
 from eznas.stats import collect_model, open_cache
 
 
@@ -37,7 +35,7 @@ def holdout_indices(size: int, exclude: Sequence[int], n: int, seed: int) -> np.
 
 def holdout_scores(
     programs: Sequence[Program],
-    space: str | SearchSpace,
+    benchmark: Benchmark | str,
     dataset: str,
     indices: Sequence[int],
     *,
@@ -45,23 +43,26 @@ def holdout_scores(
     batch_size: int = 1,
     to_scalar: str = "mean",
     aggregate: str = "mean",
+    pattern: str | None = None,
     chunk: int = 25,
-    data_dir: str | os.PathLike | None = None,
     progress: bool = True,
-    table: AccuracyTable | None = None,
 ) -> np.ndarray:
-    """Scores (programs, networks) of held-out networks, built as the collector builds them;
-    ``indices`` are rows of ``table`` (default: the space's ground truth)."""
+    """Scores (programs, networks) of held-out networks, built and captured as the collector
+    does (``pattern`` defaults to the space's); ``indices`` are rows of the benchmark's table."""
     kinds = sorted({k for p in programs for k in p.kinds})
-    searcher, table = space_and_table(space, table, data_dir)
-    batches = make_batches(dataset, batch_size, seed, data_dir)
-    parts, meter = [], Progress(len(indices), f"held-out {dataset} networks", progress)
+    bench = as_benchmark(benchmark)
+    pattern = pattern or bench.space.block_pattern
+    batches = make_batches(dataset, batch_size, seed, bench.data_dir)
+    parts = []
+    meter = tqdm(
+        total=len(indices), desc=f"held-out {dataset} networks", unit="net", disable=not progress
+    )
     for start in range(0, len(indices), chunk):
         stats = []
         for i in indices[start : start + chunk]:
             torch.manual_seed(seed)  # the collector's weight seed
-            model = searcher.build(table.arch(int(i)), dataset)
-            stats.append(collect_model(model, batches, kinds=kinds))
+            model = bench.space.build(bench.table.arch(int(i)), dataset)
+            stats.append(collect_model(model, batches, pattern, kinds))
             meter.update()
         parts.append(evaluate(programs, BlockSet.from_blocks(stats), to_scalar, aggregate))
     meter.close()
@@ -70,7 +71,7 @@ def holdout_scores(
 
 def holdout_report(
     programs: Sequence[Program],
-    space: str | SearchSpace,
+    benchmark: Benchmark | str,
     datasets: Sequence[str],
     exclude: dict[str, Sequence[int]],
     n: int,
@@ -79,12 +80,12 @@ def holdout_report(
     **options,
 ) -> dict:
     """Kendall tau and Spearman rho per program and dataset on ``n`` held-out networks."""
-    space, options["table"] = space_and_table(space, options.get("table"), options.get("data_dir"))
-    table = options["table"]
+    bench = as_benchmark(benchmark)
+    table = bench.table
     report = {}
     for dataset in datasets:
         indices = holdout_indices(len(table), exclude.get(dataset, []), n, seed + 1)
-        scores = holdout_scores(programs, space, dataset, indices, seed=seed, **options)
+        scores = holdout_scores(programs, bench, dataset, indices, seed=seed, **options)
         acc = np.array([table.accuracy(int(i), dataset) for i in indices])
         report[dataset] = {
             p.text: {
@@ -97,12 +98,19 @@ def holdout_report(
     return report
 
 
-def run_holdout_test(run: Run | str | os.PathLike, n: int = 1000, **options) -> dict:
+def run_holdout_test(
+    run: Run | str | os.PathLike,
+    n: int = 1000,
+    benchmark: Benchmark | str | None = None,
+    data_dir: str | os.PathLike | None = None,
+    **options,
+) -> dict:
     """Test a run's final best, its two best-ever programs and the hall of fame's best on the
     whole task set; saves ``test.json`` in the run.
 
-    Every network of a task set is excluded, whatever seed drew it; ``options`` go to
-    ``holdout_scores`` (``chunk``, ``data_dir``, ``progress``).
+    Every network of a task set is excluded, whatever seed drew it. ``benchmark`` defaults to
+    the one the statistics were collected on, opened from ``data_dir``; ``options`` go to
+    ``holdout_scores`` (``chunk``, ``progress``).
     """
     run = run if isinstance(run, Run) else Run.open(run)
     config = run.config
@@ -116,9 +124,11 @@ def run_holdout_test(run: Run | str | os.PathLike, n: int = 1000, **options) -> 
             attrs = cache.attrs
             chosen = task_indices(cache.networks(), config.n_task, config.seed)
             exclude.setdefault(attrs["dataset"], []).extend(int(i) for i in chosen)
+    if not isinstance(benchmark, Benchmark):
+        benchmark = open_benchmark(benchmark or attrs.get("benchmark", attrs["space"]), data_dir)
     report = holdout_report(
         [compile_tree(t) for t in texts],
-        attrs["space"],
+        benchmark,
         list(exclude),
         exclude,
         n,
@@ -126,6 +136,7 @@ def run_holdout_test(run: Run | str | os.PathLike, n: int = 1000, **options) -> 
         batch_size=int(attrs["batch_size"]),
         to_scalar=config.to_scalar,
         aggregate=config.aggregate,
+        pattern=attrs["pattern"],
         **options,
     )
     result = {

@@ -18,7 +18,7 @@ import torch
 from deap import gp
 
 from eznas.gp.ops import OPS, Shape, ShapeError, get_op, op_l2, op_mean, op_sum
-from eznas.stats import KINDS
+from eznas.runtime import KINDS, parse_kind
 
 TO_SCALAR: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "mean": op_mean,
@@ -31,7 +31,7 @@ MEMO_BYTES = 256 * 2**20  # per shape group; larger intermediate results are rec
 
 
 def _shape_family(kind: str) -> str:
-    return {"T1": "input", "T2": "input", "T3": "weight", "T4": "output"}[kind[:2]]
+    return {"T1": "input", "T2": "input", "T3": "weight", "T4": "output"}[parse_kind(kind).family]
 
 
 def make_pset() -> gp.PrimitiveSet:

@@ -93,12 +93,17 @@ class Run:
         self.config = config
         self.interrupted = False  # set by ``evolve`` when a signal stopped it
 
+    @staticmethod
+    def check_free(folder: str | os.PathLike) -> None:
+        """Refuse a folder that already holds a run (checked before any expensive work)."""
+        if (Path(folder) / ck.CHECKPOINT).exists():
+            raise ValueError(f"{folder} already holds a run; resume it or choose another folder")
+
     @classmethod
     def create(cls, folder: str | os.PathLike, config: EvolveConfig) -> Run:
         """A new run folder holding ``config``; refuses a folder that already holds a run."""
+        cls.check_free(folder)
         folder = Path(folder)
-        if (folder / ck.CHECKPOINT).exists():
-            raise ValueError(f"{folder} already holds a run; resume it or choose another folder")
         folder.mkdir(parents=True, exist_ok=True)
         run = cls(folder, config)
         run.save_config()
@@ -221,18 +226,20 @@ class Run:
         """The per-block formula as LaTeX (as PySR's ``latex()``)."""
         return sympy.latex(self.formula(select))
 
-    def batch_size(self) -> int:
-        """B of the statistics the run evolved on (the exported proxy uses the same)."""
+    def statistics(self) -> dict:
+        """Attributes of the run's first statistics cache (batch size, block pattern...): the
+        exported proxy captures its statistics the same way."""
         from eznas.stats import open_cache
 
         with open_cache(self.config.caches[0]) as cache:
-            return int(cache.attrs.get("batch_size", 1))
+            return dict(cache.attrs)
 
     def export(self, path: str | os.PathLike, select: Select = 0, name: str | None = None) -> Path:
         """Write the chosen program as a standalone torch-only proxy module."""
         from eznas.gp.export import export_program
 
         text, fitness = self.choose(select)
+        attrs = self.statistics()
         note = textwrap.fill(
             f"Run {self.folder} (selected: {select!r}, fitness {fitness}); "
             f"config: {json.dumps(self.config.__dict__)}",
@@ -242,18 +249,20 @@ class Run:
             text,
             path,
             name=name or Path(path).stem,
-            batch_size=self.batch_size(),
+            batch_size=int(attrs["batch_size"]),
             to_scalar=self.config.to_scalar,
             aggregate=self.config.aggregate,
+            pattern=attrs["pattern"],
             note=note,
         )
 
-    def test(self, n: int = 1000, **options) -> dict:
+    def test(self, n: int = 1000, benchmark=None, data_dir=None, **options) -> dict:
         """Held-out Kendall/Spearman of the final best, the two best-ever and the task-set best
-        on ``n`` networks outside every task set; saved as ``test.json`` (see ``holdout``)."""
+        on ``n`` networks outside every task set (of ``benchmark``, default: the one the
+        statistics came from); saved as ``test.json`` (see ``holdout``)."""
         from eznas.gp.holdout import run_holdout_test
 
-        return run_holdout_test(self, n, **options)
+        return run_holdout_test(self, n, benchmark, data_dir, **options)
 
     def __repr__(self) -> str:
         return f"Run({str(self.folder)!r})"

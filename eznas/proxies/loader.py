@@ -13,6 +13,7 @@ import importlib.util
 import os
 from pathlib import Path
 
+from eznas.errors import BadFileError
 from eznas.proxies.base import Proxy
 
 REQUIRED_INFO = ("name", "batch_size", "needs_labels", "needs_grad")
@@ -29,16 +30,21 @@ def load_proxy_file(path: str | os.PathLike) -> Proxy:
     if key not in _LOADED:
         spec = importlib.util.spec_from_file_location(f"eznas_exported_{digest}", path)
         module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as err:  # noqa: BLE001  (whatever the user's file raises is its fault)
+            raise BadFileError(
+                f"{path} cannot be loaded as a proxy: {type(err).__name__}: {err}"
+            ) from None
         info = getattr(module, "PROXY_INFO", None)
         score = getattr(module, "score_model", None)
         if not callable(score) or not isinstance(info, dict):
-            raise ValueError(
+            raise BadFileError(
                 f"{path} is not an exported proxy: it must define score_model() and PROXY_INFO"
             )
         missing = [k for k in REQUIRED_INFO if k not in info]
         if missing:
-            raise ValueError(f"{path}: PROXY_INFO lacks {', '.join(missing)}")
+            raise BadFileError(f"{path}: PROXY_INFO lacks {', '.join(missing)}")
 
         def fn(model, inputs, labels, *, seed: int = 0, **_):
             return score(model, inputs, labels, seed=seed)

@@ -70,6 +70,11 @@ class ScoreCache:
     def __len__(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM scores").fetchone()[0]
 
+    def __reduce__(self):
+        """Sent to a worker process as its path: the worker opens its own connection (an
+        SQLite connection cannot be pickled; WAL mode lets the processes share the file)."""
+        return ScoreCache, (self.path,)
+
     def close(self) -> None:
         self._db.close()
 

@@ -11,16 +11,14 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
+from tqdm.auto import tqdm
 
-from eznas.benchmark import AccuracyTable
-from eznas.benchmark.benchmarks import space_and_table
+from eznas.benchmark.benchmarks import Benchmark, as_benchmark
 from eznas.data import load_images
-from eznas.progress import Progress
 from eznas.proxies.scoring import DEFAULT_CACHE, ScoreCache, Scorer
 from eznas.search.base import ORACLE, SearchContext, SearchResult, get_search
 from eznas.search.budget import Budget
 from eznas.search.report import SearchSummary
-from eznas.spaces import SearchSpace
 
 
 def _options(algo, options: dict) -> dict:
@@ -35,9 +33,9 @@ def _options(algo, options: dict) -> dict:
 
 
 def search(
-    algo: str,
-    space: str | SearchSpace = "nb201",
-    dataset: str = "cifar10",
+    algo: str = "freerea",
+    benchmark: Benchmark | str = "nb201",
+    dataset: str | None = None,
     proxy: str | Sequence[str] | None = None,
     seed: int = 0,
     *,
@@ -46,12 +44,11 @@ def search(
     proxy_seed: int = 0,
     inits: int | None = None,
     cache: ScoreCache | str | os.PathLike | None = DEFAULT_CACHE,
-    data_dir: str | os.PathLike | None = None,
-    table: AccuracyTable | None = None,
     scorer: Scorer | None = None,
     **options,
 ) -> SearchResult:
-    """One run of search ``algo``; ``proxy`` (names, ``"oracle"`` or exported files)
+    """One run of search ``algo`` over ``benchmark``'s space (restricted to its labelled archs
+    when the table does not cover it); ``proxy`` (names, ``"oracle"`` or exported files)
     replaces the algorithm's default fitness; ``options`` go to the algorithm."""
     spec = get_search(algo)
     options = _options(spec, options)
@@ -61,8 +58,9 @@ def search(
         raise ValueError(f"search {algo!r} needs --time-budget and/or --evaluations")
     if ORACLE in proxies and evaluations is None:
         raise ValueError("the oracle costs no time: give an evaluation budget")
-    space, table = space_and_table(space, table, data_dir)
-    table.column(dataset)  # fail early on an unknown dataset
+    bench = as_benchmark(benchmark)
+    space, table, data_dir = bench.space, bench.table, bench.data_dir
+    dataset = bench.dataset(dataset)
     if scorer is None:
         scorer = Scorer(
             space, dataset, proxy_seed, data_dir=data_dir, cache=cache, inits=inits or spec.inits
@@ -94,49 +92,39 @@ def search(
 
 
 def search_runs(
-    algo: str,
+    algo: str = "freerea",
     runs: int = 30,
     seed: int = 0,
     *,
-    space: str | SearchSpace = "nb201",
-    dataset: str = "cifar10",
+    benchmark: Benchmark | str = "nb201",
+    dataset: str | None = None,
     proxy: str | Sequence[str] | None = None,
-    data_dir: str | os.PathLike | None = None,
     cache: ScoreCache | str | os.PathLike | None = DEFAULT_CACHE,
     proxy_seed: int = 0,
     inits: int | None = None,
     progress: bool = True,
     label: str | None = None,
-    table: AccuracyTable | None = None,
     **kwargs,
 ) -> SearchSummary:
     """``runs`` searches with seeds ``seed .. seed+runs-1`` sharing one Scorer and table."""
     if runs < 1:
         raise ValueError(f"runs must be >= 1, got {runs}")
     spec = get_search(algo)
-    space, table = space_and_table(space, table, data_dir)
+    bench = as_benchmark(benchmark)
+    dataset = bench.dataset(dataset)
     if cache is not None and not isinstance(cache, ScoreCache):
         cache = ScoreCache(cache)
     scorer = Scorer(
-        space, dataset, proxy_seed, data_dir=data_dir, cache=cache, inits=inits or spec.inits
+        bench.space,
+        dataset,
+        proxy_seed,
+        data_dir=bench.data_dir,
+        cache=cache,
+        inits=inits or spec.inits,
     )
-    meter = Progress(runs, f"{algo} runs", enabled=progress)
-    results = []
-    for i in range(runs):
-        results.append(
-            search(
-                algo,
-                space,
-                dataset,
-                proxy,
-                seed + i,
-                table=table,
-                scorer=scorer,
-                data_dir=data_dir,
-                **kwargs,
-            )
-        )
-        meter.update()
-    meter.close()
-    _, best = table.optimum(dataset)
+    results = [
+        search(algo, bench, dataset, proxy, seed + i, scorer=scorer, **kwargs)
+        for i in tqdm(range(runs), desc=f"{algo} runs", unit="run", disable=not progress)
+    ]
+    _, best = bench.table.optimum(dataset)
     return SearchSummary(label or algo, dataset, results, optimum=best)

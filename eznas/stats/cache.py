@@ -3,7 +3,7 @@
 Layout (schema 1)::
 
     /                      attrs: schema_version, space, dataset, pattern, batch_size, seed,
-                                  dtype, kinds, input_source
+                                  dtype, kinds, input_source, benchmark (its name)
     /networks/<index>      one group per network (NB201 index), attrs: index, arch, accuracy,
                            params (millions), rcb_count, complete (written last)
         shapes             int64 (rcb_count, 4, 4): per block the 4-D shape of T1, T2, T3, T4
@@ -36,10 +36,9 @@ import numpy as np
 import torch
 
 from eznas.errors import BadFileError, UnknownKeyError
-from eznas.stats.collector import KINDS
+from eznas.runtime import FAMILIES, KINDS, parse_kind
 
 SCHEMA_VERSION = 1
-FAMILIES = ("T1", "T2", "T3", "T4")
 DTYPES = ("float32", "float16")
 COMPRESSIONS: dict[str, dict] = {
     "gzip": {"compression": "gzip", "compression_opts": 1, "shuffle": True},
@@ -60,7 +59,7 @@ def cache_name(
 
 
 def _family(kind: str) -> int:
-    return FAMILIES.index(kind.split("_")[0][:2])
+    return FAMILIES.index(parse_kind(kind).family)
 
 
 def _plain(value):
@@ -92,7 +91,7 @@ def _atomic(path: Path, fill) -> None:
 
 
 def _set_root(handle: h5py.File, attrs: Mapping) -> None:
-    handle.attrs.update({k: attrs[k] for k in (*ROOT_KEYS, "input_source")})
+    handle.attrs.update({k: attrs[k] for k in (*ROOT_KEYS, "input_source", "benchmark")})
     handle.attrs["kinds"] = list(KINDS)
     handle.attrs["schema_version"] = SCHEMA_VERSION
     handle.require_group("networks")

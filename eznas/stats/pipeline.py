@@ -17,15 +17,14 @@ import h5py
 import numpy as np
 import torch
 from joblib import Parallel, delayed
+from tqdm.auto import tqdm
 
-from eznas.benchmark import AccuracyTable
-from eznas.benchmark.benchmarks import space_and_table
+from eznas.benchmark.benchmarks import Benchmark, as_benchmark
 from eznas.data import Batches, make_batches
 from eznas.errors import BadFileError
-from eznas.progress import Progress
-from eznas.proxies.cost import count_params
+from eznas.runtime import check_pattern
 from eznas.spaces import SearchSpace
-from eznas.stats.blocks import check_pattern
+from eznas.spaces.cost import count_params
 from eznas.stats.cache import (
     COMPRESSIONS,
     DTYPES,
@@ -93,28 +92,29 @@ def _collect_one(
 
 
 def collect(
-    space: str | SearchSpace = "nb201",
-    dataset: str = "cifar10",
+    benchmark: Benchmark | str = "nb201",
+    dataset: str | None = None,
     n: int = 80,
     seed: int = 0,
     batch_size: int = 1,
     indices: list[int] | None = None,
-    pattern: str = "rcb",
+    pattern: str | None = None,
     dtype: str = "float32",
     out: str | os.PathLike = "statistics_cache",
     jobs: int = 1,
-    data_dir: str | os.PathLike | None = None,
     progress: bool = True,
     compression: str = "gzip",
-    table: AccuracyTable | None = None,
 ) -> Path:
     """Collect the 22 statistics of ``n`` seeded-sampled (or given) networks into the cache.
 
-    Re-running skips networks already in the file, so an interrupted run is finished by
-    running the same call again. ``compression`` (gzip, lzf, none) only changes the size and
-    speed, not the content. ``table`` replaces the space's default ground truth (a benchmark
-    of your own, see ``eznas.benchmark.open_benchmark``). Returns the cache file's path.
+    ``indices`` are rows of the benchmark's table; ``pattern`` defaults to the space's own
+    block pattern. Re-running skips networks already in the file, so an interrupted run is
+    finished by running the same call again. ``compression`` (gzip, lzf, none) only changes
+    the size and speed, not the content. Returns the cache file's path.
     """
+    bench = as_benchmark(benchmark)
+    space, table, dataset = bench.space, bench.table, bench.dataset(dataset)
+    pattern = pattern or space.block_pattern
     check_pattern(pattern)
     if dtype not in DTYPES:
         raise ValueError(f"dtype {dtype!r}; allowed: {', '.join(DTYPES)}")
@@ -122,9 +122,6 @@ def collect(
         raise ValueError(f"compression {compression!r}; allowed: {', '.join(COMPRESSIONS)}")
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
-    space, table = space_and_table(space, table, data_dir)
-    if dataset not in table.datasets:
-        raise ValueError(f"dataset {dataset!r}; allowed: {', '.join(table.datasets)}")
     if indices is None:
         wanted = [int(i) for i in sample_networks(len(table), n, seed)]
     else:
@@ -132,7 +129,7 @@ def collect(
         bad = [i for i in wanted if not 0 <= i < len(table)]
         if bad:
             raise ValueError(f"indices {bad} out of range 0..{len(table) - 1}")
-    batches = make_batches(dataset, batch_size, seed, data_dir)
+    batches = make_batches(dataset, batch_size, seed, bench.data_dir)
     attrs = {
         "space": space.id,
         "dataset": dataset,
@@ -155,6 +152,7 @@ def collect(
             shutil.rmtree(parts, ignore_errors=True)
             return path
     attrs["input_source"] = batches.source
+    attrs["benchmark"] = bench.name
     parts.mkdir(exist_ok=True)
     with _locked(parts):
         for stale in [*parts.iterdir(), *folder.glob(path.name + ".tmp*")]:
@@ -165,7 +163,13 @@ def collect(
         members = _scan(parts, attrs)
         todo = [i for i in wanted if i not in members]
         write_index(path, attrs, members)
-        meter = Progress(len(wanted), "networks", progress, done=len(wanted) - len(todo))
+        meter = tqdm(
+            total=len(wanted),
+            initial=len(wanted) - len(todo),
+            desc="networks collected",
+            unit="net",
+            disable=not progress,
+        )
         tasks = (
             delayed(_collect_one)(
                 space,

@@ -1,0 +1,65 @@
+"""A model's size: parameter count and FLOPs (both in millions).
+
+Below both the statistics collector (which records each network's parameters) and the
+proxies (``params``/``flops``); every space's builder is checked against its benchmark's
+counts with these.
+
+FLOPs convention (matches NAS-Bench-Suite-Zero's ``flops`` to within 0.0011 M on NB201):
+multiply-adds of Conv2d (k*k*C_in/groups per output element, plus one per output if
+biased) and Linear (in*out), k*k per output of AvgPool2d/MaxPool2d, 2 per element of
+BatchNorm2d, 1 per element of ReLU and 1 per input element of adaptive average pooling.
+Counting only conv + linear multiply-adds comes out 2-7% lower on NB201.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def count_params(model: nn.Module) -> float:
+    """Trainable parameters in millions."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad) / 1e6
+
+
+def _kernel_area(kernel) -> int:
+    return kernel * kernel if isinstance(kernel, int) else kernel[0] * kernel[1]
+
+
+def _module_flops(module: nn.Module, inputs: tuple, output: torch.Tensor) -> int:
+    per_sample = output[0].numel() if output.dim() > 1 else output.numel()
+    if isinstance(module, nn.Conv2d):
+        flops = per_sample * _kernel_area(module.kernel_size) * module.in_channels // module.groups
+        return flops + (per_sample if module.bias is not None else 0)
+    if isinstance(module, nn.Linear):
+        return module.in_features * module.out_features
+    if isinstance(module, nn.AvgPool2d | nn.MaxPool2d):
+        return per_sample * _kernel_area(module.kernel_size)
+    if isinstance(module, nn.BatchNorm2d):
+        return 2 * per_sample
+    if isinstance(module, nn.ReLU):
+        return per_sample
+    if isinstance(module, nn.AdaptiveAvgPool2d):
+        return inputs[0][0].numel()
+    return 0
+
+
+def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> float:
+    """FLOPs in millions of one forward pass of a single sample of ``input_shape`` (C, H, W)."""
+    total = 0
+
+    def hook(module, inputs, output):
+        nonlocal total
+        total += _module_flops(module, inputs, output)
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if not list(m.children())]
+    try:
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros(1, *input_shape))
+        model.train(was_training)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return total / 1e6
