@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 import pytest
+import sympy
 import torch
 from deap import creator, gp
 
@@ -20,6 +21,7 @@ from eznas.gp import checkpoint as ck
 from eznas.gp.evolve import EvolveConfig, Evolver, evolve
 from eznas.gp.fitness import load_pair
 from eznas.gp.program import KINDS, compile_tree, evaluate
+from eznas.gp.run import Run
 from eznas.proxies import get_proxy
 from eznas.spaces import get_space
 from eznas.stats import collect
@@ -204,3 +206,25 @@ def test_best_on_task_set_reranks_the_hall_of_fame(caches, reference):
 
     assert tau == pytest.approx(whole_task_tau(text))
     assert all(tau >= whole_task_tau(t) - 1e-12 for t, _ in reference.hall_of_fame)
+
+
+def test_run_object_on_a_folder_made_by_the_cli(caches, tmp_path):
+    """`eznas evolve` writes a folder that ``Run.open`` reads: choose, formula, LaTeX, export."""
+    folder = tmp_path / "run"
+    argv = ["evolve", "--stats", *caches, "--out", str(folder), "--population", "8"]
+    assert (
+        main([*argv, "--generations", "1", "--seed", "5", "--per-pair", "5", "--n-task", "6"]) == 0
+    )
+    run = Run.open(folder)
+    assert run.generation == 1 and run.config.population == 8
+    assert [e["generation"] for e in run.log()] == [0, 1]
+    task = run.program("task")
+    assert task.text in [t for t, _ in run.hall_of_fame]
+    assert run.program("final").text in run.population
+    assert run.program(0).text == run.hall_of_fame[0][0]
+    assert run.latex() == sympy.latex(run.formula())
+    path = run.export(tmp_path / "task_proxy.py", select="task")
+    assert task.text in path.read_text()
+    assert get_proxy(str(path)).needs_grad == any("G_" in k for k in task.kinds)
+    with pytest.raises(ValueError, match="select"):
+        run.program("best")
