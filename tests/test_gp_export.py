@@ -27,6 +27,8 @@ PROGRAMS = (
     "mean(div(T4G_N, add(T4_D, T4_P)))",
     "cosine(T1G_D, T1G_P)",
     "trace(gram_channel(T2G_N))",
+    "eig_entropy(gram_channel(T4_D))",
+    "add(cond(code_gram(T1_P)), eff_rank(gram_sample(T4G_D)))",
 )
 DATASET = "ImageNet16-120"
 

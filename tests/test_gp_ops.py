@@ -106,3 +106,33 @@ def test_ops_agree_with_direct_torch(block):
     assert torch.allclose(OPS["softmax"].fn(sx)[0].sum(), torch.tensor(1.0))
     m = OPS["minmax"].fn(sx)[0]
     assert m.min() == 0 and m.max() == 1
+
+
+def test_spectral_ops_on_known_spectra(block):
+    eye = torch.eye(4).unsqueeze(0)
+    diag = torch.diag(torch.tensor([1.0, 2.0, 3.0])).unsqueeze(0)
+    rank_one = torch.ones(1, 3, 3)
+    assert OPS["eig_entropy"].fn(eye)[0] == pytest.approx(float(torch.log(torch.tensor(4.0))))
+    assert OPS["eig_entropy"].fn(rank_one)[0] == pytest.approx(0.0, abs=1e-6)
+    assert OPS["eff_rank"].fn(eye)[0] == pytest.approx(4.0)
+    assert OPS["eig_min"].fn(diag)[0] == pytest.approx(1.0)
+    assert OPS["eig_max"].fn(diag)[0] == pytest.approx(3.0)
+    assert OPS["cond"].fn(diag)[0] == pytest.approx(3.0)
+    assert OPS["cond"].fn(torch.zeros(1, 3, 3))[0] == 0  # protected
+    # on a real feature covariance: entropy between 0 and log(C)
+    cov = OPS["gram_channel"].fn(block["T1_D"].unsqueeze(0))
+    entropy = float(OPS["eig_entropy"].fn(cov)[0])
+    assert 0 < entropy < float(torch.log(torch.tensor(float(cov.shape[1]))))
+    for name in ("eig_entropy", "eig_min", "eig_max", "eff_rank", "cond"):
+        with pytest.raises(ShapeError):
+            OPS[name].shape(tuple(block["T1_D"].shape))
+
+
+def test_code_gram_is_the_naswot_agreement_kernel(block):
+    x = block["T1_D"]
+    kernel = OPS["code_gram"].fn(x.unsqueeze(0))[0]
+    codes = (x > 0).reshape(2, -1).float()
+    agree = codes @ codes.T + (1 - codes) @ (1 - codes).T
+    assert torch.allclose(kernel, agree / codes.shape[1], atol=1e-6)
+    assert torch.allclose(kernel.diagonal(), torch.ones(2))
+    assert OPS["code_gram"].shape(tuple(x.shape)) == (2, 2)

@@ -18,7 +18,7 @@ from pathlib import Path
 import sympy
 
 from eznas import runtime
-from eznas.gp.ops import EPS, flat, get_op, lift, safe_div
+from eznas.gp.ops import EPS, flat, get_op, lift, safe_div, spectral_entropy, spectrum
 from eznas.gp.program import TO_SCALAR, Node, Program, compile_tree
 from eznas.runtime import check_pattern, parse_kind
 
@@ -98,7 +98,7 @@ def render(
         raise ValueError(f"aggregate {aggregate!r}; allowed: {', '.join(aggregations)}")
     fns = {get_op(n).fn for n in _ops_used(program.root)} | {TO_SCALAR[to_scalar]}
     ops_src = "\n\n".join(_source(f) for f in sorted(fns, key=lambda f: f.__name__))
-    helpers = "\n\n".join(_source(f) for f in (flat, lift, safe_div))
+    helpers = "\n\n".join(_source(f) for f in (flat, lift, safe_div, spectrum, spectral_entropy))
     info = proxy_info(program, name, batch_size, pattern)
     doc = (
         f"EZNAS proxy {name!r}, exported by eznas (standalone: needs only torch).\n\n"

@@ -22,9 +22,10 @@ equal       add sub mul div max min                            (s, s) -> s; (s, 
                                                                ((), s) -> s; else invalid
 reduce      mean sum std l1 l2 amax amin                       s -> ()
 pair        cosine hamming inner pearson                       (s, s) -> (); else invalid
-gram0       gram_sample (rows = axis 0, e.g. the batch)        (a, *r) -> (a, a), ndim>=2
+gram0       gram_sample code_gram (rows = axis 0, the batch)   (a, *r) -> (a, a), ndim>=2
 gram1       gram_channel (rows = axis 1, e.g. channels)        (a, b, *r) -> (b, b)
-square      logdet trace                                       (a, a) -> (); else invalid
+square      logdet trace eig_entropy eig_min eig_max           (a, a) -> (); else invalid
+            eff_rank cond
 =========== ================================================== =========================
 """
 
@@ -150,6 +151,19 @@ def safe_div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """a / b, and 0 where |b| <= EPS (protected division)."""
     ok = b.abs() > EPS
     return torch.where(ok, a / torch.where(ok, b, torch.ones_like(b)), torch.zeros_like(a))
+
+
+def spectrum(x: torch.Tensor) -> torch.Tensor:
+    """Eigenvalues (ascending, float64) of the symmetric part of stacked square matrices."""
+    m = x.double()
+    return torch.linalg.eigvalsh((m + m.transpose(1, 2)) / 2)
+
+
+def spectral_entropy(x: torch.Tensor) -> torch.Tensor:
+    """Entropy of each matrix's normalised eigenvalue magnitudes (float64)."""
+    p = spectrum(x).abs()
+    p = p / (p.sum(1, keepdim=True) + EPS)
+    return -(p * (p + EPS).log()).sum(1)
 
 
 # ---------------------------------------------------------------- element-wise unary
@@ -349,3 +363,43 @@ def op_logdet(x: torch.Tensor) -> torch.Tensor:
 @gp_op("trace", 1, "square")
 def op_trace(x: torch.Tensor) -> torch.Tensor:
     return x.diagonal(dim1=1, dim2=2).sum(1)
+
+
+# ---------------------------------------------------------------- spectra and codes
+@gp_op("eig_entropy", 1, "square")
+def op_eig_entropy(x: torch.Tensor) -> torch.Tensor:
+    """Entropy of the normalised spectrum |l_i| / sum |l|: AZ-NAS's expressivity of a
+    feature covariance (how evenly the directions are used)."""
+    return spectral_entropy(x).to(x.dtype)
+
+
+@gp_op("eig_min", 1, "square")
+def op_eig_min(x: torch.Tensor) -> torch.Tensor:
+    """Smallest eigenvalue (MeCo reads it from a correlation matrix)."""
+    return spectrum(x)[:, 0].to(x.dtype)
+
+
+@gp_op("eig_max", 1, "square")
+def op_eig_max(x: torch.Tensor) -> torch.Tensor:
+    return spectrum(x)[:, -1].to(x.dtype)
+
+
+@gp_op("eff_rank", 1, "square")
+def op_eff_rank(x: torch.Tensor) -> torch.Tensor:
+    """Effective rank: exp of the spectral entropy (1 .. n)."""
+    return spectral_entropy(x).exp().to(x.dtype)
+
+
+@gp_op("cond", 1, "square")
+def op_cond(x: torch.Tensor) -> torch.Tensor:
+    """Condition number max |l| / min |l| (protected: 0 for a zero matrix)."""
+    magnitude = spectrum(x).abs()
+    return safe_div(magnitude.max(1).values, magnitude.min(1).values).to(x.dtype)
+
+
+@gp_op("code_gram", 1, "gram0")
+def op_code_gram(x: torch.Tensor) -> torch.Tensor:
+    """Agreement of activation codes between rows (samples): the fraction of units where
+    two rows are both active (> 0) or both inactive, NASWOT's kernel scaled to [0, 1]."""
+    signs = torch.where(x > 0, 1.0, -1.0).reshape(x.shape[0], x.shape[1], -1).to(x.dtype)
+    return (signs @ signs.transpose(1, 2) / signs.shape[2] + 1) / 2
