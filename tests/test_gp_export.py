@@ -81,3 +81,13 @@ def test_inputs_are_made_like_make_batches(tmp_path, batches):
     for kind in "DNP":
         assert torch.equal(made[kind], batches[kind]), kind
     assert "torch" in sys.modules
+
+
+@pytest.mark.parametrize("aggregate", ["min_step", "last_first", "std"])
+def test_exported_network_ops_match_the_evaluator(aggregate, tmp_path, models, batches, blocks):
+    text = "eig_entropy(gram_channel(T4_D))"
+    path = export_program(text, tmp_path / "depth_proxy.py", batch_size=2, aggregate=aggregate)
+    module = load_module(path)
+    expected = evaluate([compile_tree(text)], blocks, aggregate=aggregate)[0]
+    direct = [module.score_model(m, batches.D, batches.labels, seed=7) for m in models]
+    np.testing.assert_allclose(direct, expected, rtol=1e-5)

@@ -182,7 +182,9 @@ def _noise_like(blocks: BlockSet, seed: int) -> BlockSet:
     """``blocks`` with every tensor replaced by seeded N(0, 1) noise of the same shape."""
     gen = torch.Generator().manual_seed(seed)
     groups = [
-        BlockGroup(g.net, {k: torch.randn(t.shape, generator=gen) for k, t in g.tensors.items()})
+        BlockGroup(
+            g.net, g.block, {k: torch.randn(t.shape, generator=gen) for k, t in g.tensors.items()}
+        )
         for g in blocks.groups
     ]
     return BlockSet(groups, blocks.n_networks)

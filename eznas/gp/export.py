@@ -18,9 +18,12 @@ from pathlib import Path
 import sympy
 
 from eznas import runtime
+from eznas.gp.network import count, fill, first_and_last, get_net_op, present
 from eznas.gp.ops import EPS, flat, get_op, lift, safe_div, spectral_entropy, spectrum
 from eznas.gp.program import TO_SCALAR, Node, Program, compile_tree
 from eznas.runtime import check_pattern, parse_kind
+
+NETWORK_HELPERS = (present, fill, count, first_and_last)
 
 
 def formula(program: Program | str, simplify: bool = True) -> sympy.Expr:
@@ -41,7 +44,7 @@ def formula(program: Program | str, simplify: bool = True) -> sympy.Expr:
 
 def _source(fn) -> str:
     lines = inspect.getsource(fn).splitlines()
-    return "\n".join(line for line in lines if not line.startswith("@gp_op")) + "\n"
+    return "\n".join(line for line in lines if not line.startswith(("@gp_op", "@net_op"))) + "\n"
 
 
 def _call(node: Node) -> str:
@@ -92,13 +95,13 @@ def render(
     check_pattern(pattern)
     if to_scalar not in TO_SCALAR:
         raise ValueError(f"to_scalar {to_scalar!r}; allowed: {', '.join(TO_SCALAR)}")
-    aggregations = {"mean": "sum(values) / len(values)", "sum": "sum(values)"}
-    aggregations |= {"amax": "max(values)", "amin": "min(values)"}
-    if aggregate not in aggregations:
-        raise ValueError(f"aggregate {aggregate!r}; allowed: {', '.join(aggregations)}")
+    network_op = get_net_op(aggregate)
     fns = {get_op(n).fn for n in _ops_used(program.root)} | {TO_SCALAR[to_scalar]}
     ops_src = "\n\n".join(_source(f) for f in sorted(fns, key=lambda f: f.__name__))
-    helpers = "\n\n".join(_source(f) for f in (flat, lift, safe_div, spectrum, spectral_entropy))
+    helpers = "\n\n".join(
+        _source(f)
+        for f in (flat, lift, safe_div, spectrum, spectral_entropy, *NETWORK_HELPERS, network_op)
+    )
     info = proxy_info(program, name, batch_size, pattern)
     doc = (
         f"EZNAS proxy {name!r}, exported by eznas (standalone: needs only torch).\n\n"
@@ -119,7 +122,7 @@ def render(
         ops=ops_src,
         call=_call(program.root),
         to_scalar=TO_SCALAR[to_scalar].__name__,
-        aggregate=aggregations[aggregate],
+        network_op=network_op.__name__,
     )
 
 
@@ -158,7 +161,9 @@ def score_block(stats: dict) -> float:
 
 
 def aggregate(values: list) -> float:
-    return {aggregate}
+    """The network op over the blocks' values in depth order."""
+    depth = torch.tensor(values, dtype=torch.float64).reshape(1, 1, -1)
+    return float({network_op}(depth)[0, 0])
 
 
 def score_model(

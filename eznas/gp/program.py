@@ -1,7 +1,8 @@
 """Programs (DEAP expression trees over the 22 RCB statistics) and their evaluation.
 
 A program is applied to every RCB of a network, reduced to one number per RCB by
-``to_scalar`` and aggregated over the network's RCBs (EZNAS-A: mean and mean). Evaluation
+``to_scalar`` and turned into the network's score by a network op over the RCBs in depth
+order (``eznas.gp.network``; EZNAS-A: mean and mean). Evaluation
 is vectorised: the RCBs of all networks are grouped by the shapes of their tensors
 (``BlockSet``), each group is stacked into one tensor per kind, the tree runs once per group
 (one op call per node, not per block) and the per-block values are segmented back to
@@ -17,6 +18,7 @@ import numpy as np
 import torch
 from deap import gp
 
+from eznas.gp.network import NET_OPS, padded
 from eznas.gp.ops import OPS, Shape, ShapeError, get_op, op_l2, op_mean, op_sum
 from eznas.runtime import KINDS, parse_kind
 
@@ -25,7 +27,7 @@ TO_SCALAR: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "l2": op_l2,
     "sum": op_sum,
 }
-AGGREGATIONS = ("mean", "sum", "amax", "amin")
+AGGREGATIONS = tuple(NET_OPS)
 SHAPE_FAMILIES = ("input", "weight", "output")  # T1/T2 (+G), T3 (+G), T4 (+G)
 MEMO_BYTES = 256 * 2**20  # per shape group; larger intermediate results are recomputed
 
@@ -123,6 +125,7 @@ class BlockGroup:
     """All RCBs (of any networks) whose tensors have the same shapes, stacked on axis 0."""
 
     net: np.ndarray  # (G,) position of each block's network in the BlockSet
+    block: np.ndarray  # (G,) each block's depth: its position in its network's blocks
     tensors: dict[str, torch.Tensor]  # kind -> (G, *item shape)
     shapes: dict[str, Shape] = field(init=False)
 
@@ -174,7 +177,7 @@ class BlockSet:
                 )
             del data
         groups = [
-            BlockGroup(np.array([p for p, _ in pairs]), t)
+            BlockGroup(np.array([p for p, _ in pairs]), np.array([b for _, b in pairs]), t)
             for pairs, t in zip(members, tensors, strict=True)
         ]
         return cls(groups, n)
@@ -195,9 +198,8 @@ class BlockSet:
             keep = np.flatnonzero(remap[g.net] >= 0)
             if len(keep):
                 idx = torch.as_tensor(keep)
-                groups.append(
-                    BlockGroup(remap[g.net[keep]], {k: t[idx] for k, t in g.tensors.items()})
-                )
+                tensors = {k: t[idx] for k, t in g.tensors.items()}
+                groups.append(BlockGroup(remap[g.net[keep]], g.block[keep], tensors))
         return BlockSet(groups, len(positions))
 
     def kinds(self) -> set[str]:
@@ -212,14 +214,6 @@ def check_shapes(program: Program, blocks: BlockSet) -> bool:
     except ShapeError:
         return False
     return True
-
-
-def _aggregate(values: np.ndarray, net: np.ndarray, n: int, how: str) -> np.ndarray:
-    """Per-network reduction of per-block values (P, blocks) -> (P, n)."""
-    src = torch.from_numpy(values)
-    index = torch.from_numpy(net).expand_as(src)
-    out = torch.zeros(values.shape[0], n, dtype=src.dtype)
-    return out.scatter_reduce_(1, index, src, reduce=how, include_self=False).numpy()
 
 
 def evaluate(
@@ -238,23 +232,24 @@ def evaluate(
         raise ValueError(f"aggregate {aggregate!r}; allowed: {', '.join(AGGREGATIONS)}")
     reduce = TO_SCALAR[to_scalar]
     ok = np.array([check_shapes(p, blocks) for p in programs], dtype=bool)
-    per_block, nets = [], []
+    per_block = []
     with torch.no_grad():
         for g in blocks.groups:
             memo: dict = {}
-            values = np.full((len(programs), len(g.net)), np.nan)
+            values = torch.full((len(programs), len(g.net)), torch.nan, dtype=torch.float64)
             for i, p in enumerate(programs):
                 if not ok[i]:
                     continue
                 try:
-                    values[i] = reduce(run(p.root, g.tensors, memo).double()).numpy()
+                    values[i] = reduce(run(p.root, g.tensors, memo).double())
                 except (RuntimeError, ValueError):
                     ok[i] = False
+            ok &= torch.isfinite(values).all(1).numpy()  # NaN would read as padding below
             per_block.append(values)
-            nets.append(g.net)
-    scores = _aggregate(
-        np.concatenate(per_block, 1), np.concatenate(nets), blocks.n_networks, aggregate
-    )
+        net = torch.from_numpy(np.concatenate([g.net for g in blocks.groups]))
+        block = torch.from_numpy(np.concatenate([g.block for g in blocks.groups]))
+        depth = padded(torch.cat(per_block, 1), net, block, blocks.n_networks)
+        scores = NET_OPS[aggregate](depth).numpy()
     scores[~ok] = np.nan
     scores[~np.isfinite(scores).all(1)] = np.nan
     return scores
