@@ -376,6 +376,12 @@ EVOLVE_HELP = {
     "needs_values": "reject programs whose scores ignore tensor values (pure shape counters)",
     "jobs": "threads evaluating fitness (they share the statistics)",
     "scheduler": "dask scheduler tcp://host:port",
+    "components": "most block programs per individual; more than 1 combines them by log-rank",
+    "net_ops": "network ops the evolution may choose per component (mean, sum, amax, amin, "
+    "std, min_step, max_step, last_first, first, last); none: --aggregate for every program",
+    "complexity": "complexity terms an individual may add to its rank combination: params",
+    "validation_split": "fraction of task networks kept out of fitness, used only by "
+    "export --select validation",
 }
 
 
@@ -424,13 +430,13 @@ evolve_options.run = evolve_run
 
 # ---------------------------------------------------------------- export
 def _select(value: str) -> int | str:
-    if value in ("final", "task"):
+    if value in ("final", "task", "validation"):
         return value
     try:
         return int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"{value!r}: use 'final', 'task' or a hall-of-fame rank (0 = best ever)"
+            f"{value!r}: use 'final', 'task', 'validation' or a hall-of-fame rank (0 = best ever)"
         ) from None
 
 
@@ -446,7 +452,8 @@ def export_options(parser: argparse.ArgumentParser) -> None:
         type=_select,
         default=SHOWN,
         help="'final' (final population's best), 'task' (hall-of-fame best on the whole task "
-        f"set) or a hall-of-fame rank (default: {default}, the best ever)",
+        "set), 'validation' (best on the task networks kept out of fitness) or a hall-of-fame "
+        f"rank (default: {default}, the best ever)",
     )
     parser.add_argument("--rank", dest="select", type=_select, action=Deprecated, new="--select")
     parser.add_argument("--name", default=SHOWN, help="proxy name (default: file stem)")

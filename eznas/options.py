@@ -37,14 +37,17 @@ class Deprecated(argparse.Action):
         setattr(namespace, self.dest, values)
 
 
+def _field_default(f) -> object:
+    if f.default is not MISSING:
+        return f.default
+    return f.default_factory() if f.default_factory is not MISSING else MISSING
+
+
 def parameters(api: Callable | type) -> dict[str, tuple[object, object]]:
     """name -> (type hint, default or MISSING) of a function's or dataclass's parameters."""
     hints = typing.get_type_hints(api)
     if is_dataclass(api):
-        return {
-            f.name: (hints[f.name], f.default if f.default is not MISSING else MISSING)
-            for f in fields(api)
-        }
+        return {f.name: (hints[f.name], _field_default(f)) for f in fields(api)}
     out = {}
     for name, p in inspect.signature(api).parameters.items():
         if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):

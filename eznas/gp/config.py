@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from eznas.gp.fitness import TaskSpec
+from eznas.gp.individual import COMPLEXITY
+from eznas.gp.network import get_net_op
 from eznas.gp.program import AGGREGATIONS, TO_SCALAR
 
 
@@ -30,6 +32,10 @@ class EvolveConfig:
     validation: int = 2  # networks per pair for the finiteness check (+ cover of all shapes)
     hall_of_fame: int = 10
     needs_values: bool = False  # reject programs blind to tensor values (shape counters)
+    components: int = 1  # most block programs per individual; > 1 combines them by log-rank
+    net_ops: list[str] = field(default_factory=list)  # network ops to evolve; [] = aggregate
+    complexity: list[str] = field(default_factory=list)  # terms individuals may add: params
+    validation_split: float = 0.0  # task networks kept out of fitness, to choose the export
     jobs: int = 1
     scheduler: str | None = None
 
@@ -43,8 +49,23 @@ class EvolveConfig:
         for name, allowed in (("to_scalar", TO_SCALAR), ("aggregate", AGGREGATIONS)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} {getattr(self, name)!r}; allowed: {', '.join(allowed)}")
+        if not 0 <= self.validation_split < 1:
+            raise ValueError(f"validation_split must be in [0, 1), got {self.validation_split}")
+        if not 1 <= self.components <= 8:
+            raise ValueError(f"components must be in 1..8, got {self.components}")
+        for op in self.net_ops:
+            get_net_op(op)
+        unknown = sorted(set(self.complexity) - set(COMPLEXITY))
+        if unknown:
+            raise ValueError(f"complexity term {unknown[0]!r}; allowed: {', '.join(COMPLEXITY)}")
         if self.cxpb + self.mutpb > 1:
             raise ValueError(f"cxpb + mutpb must be <= 1, got {self.cxpb} + {self.mutpb}")
+
+    @property
+    def multi(self) -> bool:
+        """Individuals of components (with evolved network ops or complexity terms) rather
+        than EZNAS's single program under the fixed ``aggregate``."""
+        return self.components > 1 or bool(self.net_ops) or bool(self.complexity)
 
     def spec(self) -> TaskSpec:
         return TaskSpec(

@@ -30,7 +30,8 @@ from deap import algorithms, base, creator, gp, tools
 
 from eznas.gp import checkpoint as ck
 from eznas.gp.config import EvolveConfig
-from eznas.gp.fitness import draw, fitness_chunk, load_task, min_kendall
+from eznas.gp.fitness import draw, fitness_chunk, load_task, min_kendall, split_positions
+from eznas.gp.individual import SEPARATOR, parse_individual, parse_individuals
 from eznas.gp.program import (
     BlockGroup,
     BlockSet,
@@ -38,13 +39,36 @@ from eznas.gp.program import (
     compile_tree,
     evaluate,
     make_pset,
-    parse_many,
 )
 from eznas.gp.run import Run
+
+
+class Components(list):
+    """A multi-component individual for DEAP: component trees, each with its network op as
+    ``.aggregate``, and the complexity terms; its text is the ``Individual`` text."""
+
+    def __init__(self, trees=(), complexity=()):
+        super().__init__(trees)
+        self.complexity = list(complexity)
+
+    def __str__(self) -> str:
+        parts = [f"{t.aggregate}:{t}" for t in self] + [f"@{c}" for c in self.complexity]
+        return SEPARATOR.join(parts)
+
+    def __eq__(self, other) -> bool:  # the hall of fame's similarity test
+        return str(self) == str(other)
+
+    __hash__ = None
+
+    @property
+    def height(self) -> int:
+        return max(t.height for t in self)
+
 
 if not hasattr(creator, "EZNASFitness"):
     creator.create("EZNASFitness", base.Fitness, weights=(1.0,))
     creator.create("EZNASIndividual", gp.PrimitiveTree, fitness=creator.EZNASFitness)
+    creator.create("EZNASComponents", Components, fitness=creator.EZNASFitness)
 
 
 class Interrupted(BaseException):
@@ -59,7 +83,10 @@ class Evolver:
         self.spec = config.spec()
         self.pset = make_pset()
         self.pairs = load_task(self.spec)
-        self.sizes = [len(p.indices) for p in self.pairs]
+        self.fitness_positions = [
+            split_positions(len(p.indices), config.validation_split, config.seed)[0]
+            for p in self.pairs
+        ]
         self.checks = [
             p.blocks.subset(_validation_positions(p, config.validation)) for p in self.pairs
         ]
@@ -75,32 +102,49 @@ class Evolver:
         tb.register("expr_mut", gp.genFull, min_=0, max_=2)
         tb.register("mutate", gp.mutUniform, expr=tb.expr_mut, pset=self.pset)
         limit = gp.staticLimit(key=operator.attrgetter("height"), max_value=config.max_height)
+        if config.multi:  # variation acts per component (see ``mate_components``)
+            tb.register("mate", self.mate_components)
+            tb.register("mutate", self.mutate_components)
         tb.decorate("mate", limit)
         tb.decorate("mutate", limit)
         self.toolbox = tb
 
+    def parse(self, texts: list[str]) -> list:
+        return parse_individuals(texts, self.config.aggregate)
+
     # ------------------------------------------------------------ validity
-    def valid(self, ind: gp.PrimitiveTree) -> bool:
+    def valid(self, ind) -> bool:
+        """A classic program, or every component of a multi-component individual, passes
+        ``valid_tree``; components are distinct and at most ``components`` of them."""
+        if not self.config.multi:
+            return self.valid_tree(ind, self.config.aggregate)
+        texts = [f"{t.aggregate}:{t}" for t in ind]
+        return (
+            0 < len(ind) <= self.config.components
+            and len(set(texts)) == len(texts)
+            and all(self.valid_tree(t, t.aggregate) for t in ind)
+        )
+
+    def valid_tree(self, tree: gp.PrimitiveTree, aggregate: str) -> bool:
         """Runs on every shape group and gives finite, non-constant scores on the validation
         networks; with ``needs_values`` the scores must also change when every statistic is
-        replaced by noise of the same shape (else the program only counts shapes)."""
-        text, cfg = str(ind), self.config
+        replaced by noise of the same shape (else the program only counts shapes: that is
+        what the ``@params`` complexity term is for)."""
+        text, cfg = f"{aggregate}:{tree}", self.config
         if text not in self._valid:
-            program = compile_tree(ind)
-            ok = ind.height <= self.config.max_height and all(
+            program = compile_tree(tree)
+            ok = tree.height <= cfg.max_height and all(
                 check_shapes(program, p.blocks) for p in self.pairs
             )
             scores = []
             for blocks in self.checks:
                 if not ok:
                     break
-                scores.append(
-                    evaluate([program], blocks, self.config.to_scalar, self.config.aggregate)
-                )
+                scores.append(evaluate([program], blocks, cfg.to_scalar, aggregate))
                 ok = bool(np.isfinite(scores[-1]).all()) and np.ptp(scores[-1]) > 0
             if ok and self.blank:
                 ok = not all(
-                    np.allclose(s, evaluate([program], b, cfg.to_scalar, cfg.aggregate))
+                    np.allclose(s, evaluate([program], b, cfg.to_scalar, aggregate))
                     for s, b in zip(scores, self.blank, strict=True)
                 )
             self._valid[text] = ok
@@ -111,10 +155,58 @@ class Evolver:
         for _ in range(10_000 * max(n, 1)):
             if len(out) == n:
                 return out
-            ind = creator.EZNASIndividual(self.toolbox.expr())
+            ind = self.random_individual() if self.config.multi else self.random_tree()
             if self.valid(ind):
                 out.append(ind)
         raise RuntimeError(f"found only {len(out)} of {n} valid random programs")
+
+    def random_tree(self, aggregate: str | None = None):
+        tree = creator.EZNASIndividual(self.toolbox.expr())
+        ops = self.config.net_ops  # a classic run draws nothing more from the RNG than before
+        tree.aggregate = aggregate or (random.choice(ops) if ops else self.config.aggregate)
+        return tree
+
+    def random_component(self):
+        """A random valid component (a tree with a random network op of the run's)."""
+        for _ in range(10_000):
+            tree = self.random_tree()
+            if self.valid_tree(tree, tree.aggregate):
+                return tree
+        raise RuntimeError("found no valid random component in 10,000 tries")
+
+    def random_individual(self):
+        """1..components random valid components, each complexity term with probability 1/2."""
+        size = random.randint(1, self.config.components)
+        terms = [t for t in self.config.complexity if random.random() < 0.5]
+        return creator.EZNASComponents([self.random_component() for _ in range(size)], terms)
+
+    # ------------------------------------------------------------ variation of components
+    def mate_components(self, a, b):
+        """Swap one component between the parents, or cross two components' trees."""
+        i, j = random.randrange(len(a)), random.randrange(len(b))
+        if random.random() < 0.5:
+            a[i], b[j] = b[j], a[i]
+        else:
+            gp.cxOnePoint(a[i], b[j])
+        return a, b
+
+    def mutate_components(self, ind):
+        """One of: a component's subtree, its network op, a component added or removed, a
+        complexity term toggled."""
+        cfg, roll = self.config, random.random()
+        i = random.randrange(len(ind))
+        if roll < 0.6:
+            gp.mutUniform(ind[i], expr=self.toolbox.expr_mut, pset=self.pset)
+        elif roll < 0.75 and len(cfg.net_ops) > 1:
+            ind[i].aggregate = random.choice([o for o in cfg.net_ops if o != ind[i].aggregate])
+        elif roll < 0.85 and len(ind) < cfg.components:
+            ind.append(self.random_component())
+        elif roll < 0.95 and len(ind) > 1:
+            del ind[i]
+        elif cfg.complexity:
+            term = random.choice(cfg.complexity)
+            ind.complexity = sorted(set(ind.complexity) ^ {term})
+        return (ind,)
 
     def offspring(self, population: list) -> list:
         """floor(n/2) valid children of a tournament-selected copy of the population."""
@@ -129,7 +221,11 @@ class Evolver:
 
     # ------------------------------------------------------------ fitness
     def evaluate(self, population: list, rng: random.Random) -> dict:
-        sample = draw(rng, self.sizes, self.config.s, self.config.per_pair)
+        sizes = [len(positions) for positions in self.fitness_positions]
+        sample = [
+            (p, [self.fitness_positions[p][i] for i in picked])
+            for p, picked in draw(rng, sizes, self.config.s, self.config.per_pair)
+        ]
         texts = sorted({str(ind) for ind in population})
         values = dict(zip(texts, self._fitness(sample, texts), strict=True))
         for ind in population:
@@ -153,7 +249,7 @@ class Evolver:
         strings and its workers load the task set once each."""
         cfg = self.config
         if cfg.jobs == 1 and not cfg.scheduler:
-            return min_kendall(parse_many(texts), self.pairs, sample, cfg.to_scalar, cfg.aggregate)
+            return min_kendall(self.parse(texts), self.pairs, sample, cfg.to_scalar)
         from joblib import Parallel, delayed, parallel_config
 
         chunks = [
@@ -169,9 +265,7 @@ class Evolver:
                 parts = Parallel(n_jobs=-1)(calls)
         else:
             calls = (
-                delayed(min_kendall)(
-                    parse_many(c), self.pairs, sample, cfg.to_scalar, cfg.aggregate
-                )
+                delayed(min_kendall)(self.parse(c), self.pairs, sample, cfg.to_scalar)
                 for c in chunks
             )
             parts = Parallel(n_jobs=cfg.jobs, prefer="threads")(calls)
@@ -205,10 +299,20 @@ def _validation_positions(pair, count: int) -> list[int]:
     return sorted(chosen)
 
 
-def _restore(texts: list[str], fitness: list, pset) -> list:
+def _restore(texts: list[str], fitness: list, config: EvolveConfig, pset) -> list:
+    """DEAP individuals from their texts (trees, or components for a multi-component run)."""
     population = []
     for text, f in zip(texts, fitness, strict=True):
-        ind = creator.EZNASIndividual(gp.PrimitiveTree.from_string(text, pset))
+        if config.multi:
+            parsed = parse_individual(text, config.aggregate, pset)
+            trees = []
+            for c in parsed.components:
+                tree = creator.EZNASIndividual(gp.PrimitiveTree.from_string(c.program.text, pset))
+                tree.aggregate = c.aggregate
+                trees.append(tree)
+            ind = creator.EZNASComponents(trees, parsed.complexity)
+        else:
+            ind = creator.EZNASIndividual(gp.PrimitiveTree.from_string(text, pset))
         ind.fitness.values = (-np.inf if f is None else f,)
         population.append(ind)
     return population
@@ -265,9 +369,9 @@ def evolve(
     if resume:
         state = run.checkpoint
         generation, elapsed = state.generation, state.elapsed
-        population = _restore(state.population, state.fitness, evolver.pset)
+        population = _restore(state.population, state.fitness, config, evolver.pset)
         # set the sorted lists directly: re-inserting would reorder ties
-        hof.items = _restore(*zip(*state.hall_of_fame, strict=True), evolver.pset)
+        hof.items = _restore(*zip(*state.hall_of_fame, strict=True), config, evolver.pset)
         hof.keys = [i.fitness for i in reversed(hof.items)]
         ck.trim_log(folder, generation)
         random.setstate(ck.decode_random_state(state.random_state))

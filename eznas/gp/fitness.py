@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from eznas.gp.program import KINDS, BlockSet, Program, evaluate, parse_many
+from eznas.gp.individual import Individual, combined_scores, parse_individuals
+from eznas.gp.program import KINDS, BlockSet, Program, evaluate
 from eznas.metrics import kendall
 
 
@@ -39,6 +40,11 @@ class TaskPair:
     indices: np.ndarray  # benchmark indices of the task networks
     accuracy: np.ndarray
     blocks: BlockSet
+    params: np.ndarray  # millions, per network: the complexity term ``@params``
+
+    def terms(self, positions: Sequence[int]) -> dict[str, np.ndarray]:
+        """The complexity terms of the networks at ``positions``."""
+        return {"params": self.params[np.asarray(positions)]}
 
 
 def pair_name(attrs: dict) -> str:
@@ -63,9 +69,11 @@ def load_pair(
     if indices is None:
         indices = task_indices(cache.networks(), n_task, seed)
     indices = [int(i) for i in indices]
-    accuracy = np.array([cache.meta(i)["accuracy"] for i in indices], dtype=float)
+    meta = [cache.meta(i) for i in indices]
+    accuracy = np.array([m["accuracy"] for m in meta], dtype=float)
+    params = np.array([m["params"] for m in meta], dtype=float)
     blocks = BlockSet.build(lambda kind: cache.read(kind, indices), kinds)
-    return TaskPair(pair_name(dict(cache.attrs)), np.asarray(indices), accuracy, blocks)
+    return TaskPair(pair_name(dict(cache.attrs)), np.asarray(indices), accuracy, blocks, params)
 
 
 _LOADED: dict[TaskSpec, list[TaskPair]] = {}
@@ -81,6 +89,14 @@ def load_task(spec: TaskSpec) -> list[TaskPair]:
     return _LOADED[spec]
 
 
+def split_positions(size: int, fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """(fitness, validation) positions of a pair's task networks: a seeded ``fraction`` is
+    kept out of every fitness draw and only helps choose the program a run exports."""
+    order = np.random.default_rng(seed).permutation(size)
+    held = int(round(fraction * size))
+    return sorted(order[held:].tolist()), sorted(order[:held].tolist())
+
+
 Draw = list[tuple[int, list[int]]]
 """A generation's sample: (pair number, positions of its networks in the task pair)."""
 
@@ -91,17 +107,33 @@ def draw(rng: random.Random, sizes: Sequence[int], s: int = 4, per_pair: int = 2
     return [(p, sorted(rng.sample(range(sizes[p]), min(per_pair, sizes[p])))) for p in pairs]
 
 
+def scores_on(
+    individuals: Sequence[Individual], pair: TaskPair, positions: Sequence[int], to_scalar: str
+) -> np.ndarray:
+    """(individuals, networks) scores on the networks at ``positions`` of ``pair``; each
+    distinct component is evaluated once, with every other component of its network op."""
+    blocks = pair.blocks.subset(positions)
+    by_op: dict[str, dict[str, Program]] = {}
+    for ind in individuals:
+        for c in ind.components:
+            by_op.setdefault(c.aggregate, {})[c.text()] = c.program
+    component_scores = {}
+    for op, programs in by_op.items():
+        values = evaluate(list(programs.values()), blocks, to_scalar, op)
+        component_scores.update(zip(programs, values, strict=True))
+    return combined_scores(individuals, component_scores, pair.terms(positions))
+
+
 def min_kendall(
-    programs: Sequence[Program],
+    individuals: Sequence[Individual],
     pairs: Sequence[TaskPair],
     sample: Draw,
     to_scalar: str = "mean",
-    aggregate: str = "mean",
 ) -> np.ndarray:
-    """Fitness of each program: min Kendall tau over the drawn pairs; NaN when invalid."""
-    taus = np.full((len(programs), len(sample)), np.nan)
+    """Fitness of each individual: min Kendall tau over the drawn pairs; NaN when invalid."""
+    taus = np.full((len(individuals), len(sample)), np.nan)
     for j, (p, positions) in enumerate(sample):
-        scores = evaluate(programs, pairs[p].blocks.subset(positions), to_scalar, aggregate)
+        scores = scores_on(individuals, pairs[p], positions, to_scalar)
         acc = pairs[p].accuracy[positions]
         for i, row in enumerate(scores):
             if np.isfinite(row).all():
@@ -112,5 +144,6 @@ def min_kendall(
 
 
 def fitness_chunk(spec: TaskSpec, sample: Draw, texts: Sequence[str]) -> np.ndarray:
-    """Worker entry point: fitness of programs given as tree strings (picklable, small)."""
-    return min_kendall(parse_many(texts), load_task(spec), sample, spec.to_scalar, spec.aggregate)
+    """Worker entry point: fitness of individuals given as texts (picklable, small)."""
+    individuals = parse_individuals(texts, spec.aggregate)
+    return min_kendall(individuals, load_task(spec), sample, spec.to_scalar)

@@ -19,9 +19,11 @@ from eznas.benchmark.benchmarks import Benchmark, as_benchmark, open_benchmark
 from eznas.data import make_batches
 from eznas.gp import checkpoint as ck
 from eznas.gp.fitness import task_indices
-from eznas.gp.program import BlockSet, Program, compile_tree, evaluate
+from eznas.gp.individual import Individual, combined_scores, parse_individuals
+from eznas.gp.program import BlockSet, Program, evaluate
 from eznas.gp.run import Run
 from eznas.metrics import kendall, spearman
+from eznas.spaces.cost import count_params
 from eznas.stats import collect_model, open_cache
 
 
@@ -34,7 +36,7 @@ def holdout_indices(size: int, exclude: Sequence[int], n: int, seed: int) -> np.
 
 
 def holdout_scores(
-    programs: Sequence[Program],
+    individuals: Sequence[Individual],
     benchmark: Benchmark | str,
     dataset: str,
     indices: Sequence[int],
@@ -42,18 +44,23 @@ def holdout_scores(
     seed: int = 0,
     batch_size: int = 1,
     to_scalar: str = "mean",
-    aggregate: str = "mean",
     pattern: str | None = None,
     chunk: int = 25,
     progress: bool = True,
 ) -> np.ndarray:
-    """Scores (programs, networks) of held-out networks, built and captured as the collector
-    does (``pattern`` defaults to the space's); ``indices`` are rows of the benchmark's table."""
-    kinds = sorted({k for p in programs for k in p.kinds})
+    """Scores (individuals, networks) of held-out networks, built and captured as the
+    collector does (``pattern`` defaults to the space's); ``indices`` are rows of the
+    benchmark's table. Rank-combined individuals are ranked among these networks."""
+    by_op: dict[str, dict[str, Program]] = {}
+    for ind in individuals:
+        for c in ind.components:
+            by_op.setdefault(c.aggregate, {})[c.text()] = c.program
+    kinds = sorted({k for programs in by_op.values() for p in programs.values() for k in p.kinds})
     bench = as_benchmark(benchmark)
     pattern = pattern or bench.space.block_pattern
     batches = make_batches(dataset, batch_size, seed, bench.data_dir)
-    parts = []
+    parts: dict[str, list[np.ndarray]] = {}
+    params: list[float] = []
     meter = tqdm(
         total=len(indices), desc=f"held-out {dataset} networks", unit="net", disable=not progress
     )
@@ -63,37 +70,45 @@ def holdout_scores(
             torch.manual_seed(seed)  # the collector's weight seed
             model = bench.space.build(bench.table.arch(int(i)), dataset)
             stats.append(collect_model(model, batches, pattern, kinds))
+            params.append(count_params(model))
             meter.update()
-        parts.append(evaluate(programs, BlockSet.from_blocks(stats), to_scalar, aggregate))
+        blocks = BlockSet.from_blocks(stats)
+        for op, programs in by_op.items():
+            values = evaluate(list(programs.values()), blocks, to_scalar, op)
+            for text, row in zip(programs, values, strict=True):
+                parts.setdefault(text, []).append(row)
     meter.close()
-    return np.concatenate(parts, axis=1)
+    component_scores = {text: np.concatenate(rows) for text, rows in parts.items()}
+    return combined_scores(individuals, component_scores, {"params": np.array(params)})
 
 
 def holdout_report(
-    programs: Sequence[Program],
+    individuals: Sequence[Individual],
     benchmark: Benchmark | str,
     datasets: Sequence[str],
     exclude: dict[str, Sequence[int]],
     n: int,
     *,
     seed: int = 0,
+    default: str | None = None,
     **options,
 ) -> dict:
-    """Kendall tau and Spearman rho per program and dataset on ``n`` held-out networks."""
+    """Kendall tau and Spearman rho per individual and dataset on ``n`` held-out networks,
+    keyed by the individuals' texts (bare trees for the run's ``default`` network op)."""
     bench = as_benchmark(benchmark)
     table = bench.table
     report = {}
     for dataset in datasets:
         indices = holdout_indices(len(table), exclude.get(dataset, []), n, seed + 1)
-        scores = holdout_scores(programs, bench, dataset, indices, seed=seed, **options)
+        scores = holdout_scores(individuals, bench, dataset, indices, seed=seed, **options)
         acc = np.array([table.accuracy(int(i), dataset) for i in indices])
         report[dataset] = {
-            p.text: {
+            ind.text(default): {
                 "kendall": kendall(row, acc),
                 "spearman": spearman(row, acc),
                 "n": int((~np.isnan(row)).sum()),  # the networks the metrics used
             }
-            for p, row in zip(programs, scores, strict=True)
+            for ind, row in zip(individuals, scores, strict=True)
         }
     return report
 
@@ -127,15 +142,15 @@ def run_holdout_test(
     if not isinstance(benchmark, Benchmark):
         benchmark = open_benchmark(benchmark or attrs.get("benchmark", attrs["space"]), data_dir)
     report = holdout_report(
-        [compile_tree(t) for t in texts],
+        parse_individuals(texts, config.aggregate),
         benchmark,
         list(exclude),
         exclude,
         n,
         seed=int(attrs["seed"]),
+        default=config.aggregate,
         batch_size=int(attrs["batch_size"]),
         to_scalar=config.to_scalar,
-        aggregate=config.aggregate,
         pattern=attrs["pattern"],
         **options,
     )

@@ -24,11 +24,14 @@ import sympy
 from eznas.errors import BadFileError
 from eznas.gp import checkpoint as ck
 from eznas.gp.config import EvolveConfig
-from eznas.gp.program import Program, compile_tree
+from eznas.gp.fitness import split_positions
+from eznas.gp.individual import Individual, parse_individual, parse_individuals
+from eznas.gp.program import Program
 
 Select = int | str
 """``"final"`` (the final population's fittest), an int k (the k-th best-ever program of the
-hall of fame) or ``"task"`` (the hall-of-fame program best on the whole task set)."""
+hall of fame), ``"task"`` (the hall-of-fame program best on the whole task set) or
+``"validation"`` (best on the task networks the run kept out of fitness)."""
 
 
 @dataclass
@@ -142,7 +145,7 @@ class Run:
         ):
             for text in texts:
                 try:
-                    compile_tree(text)
+                    parse_individual(text, self.config.aggregate)
                 except ValueError as err:
                     raise BadFileError(f"{path}: field {field!r}: {err}") from None
         return state
@@ -151,6 +154,7 @@ class Run:
         """Forget the cached state (after the evolver wrote a new checkpoint)."""
         self.__dict__.pop("checkpoint", None)
         self.__dict__.pop("_task_best", None)
+        self.__dict__.pop("_validation_best", None)
         return self
 
     @property
@@ -185,16 +189,30 @@ class Run:
             return self.population[best], self.fitness[best]
         if select == "task":
             return self._task_best
+        if select == "validation":
+            return self._validation_best
         hof = self.hall_of_fame
         if isinstance(select, int | np.integer) and 0 <= select < len(hof):
             return hof[int(select)]
         raise ValueError(
-            f"select {select!r}: use 'final', 'task' or a hall-of-fame rank 0..{len(hof) - 1}"
+            f"select {select!r}: use 'final', 'task', 'validation' or a hall-of-fame rank "
+            f"0..{len(hof) - 1}"
         )
 
+    def individual(self, select: Select = 0) -> Individual:
+        """The chosen individual: its components (program and network op) and complexity
+        terms (a classic run's is one program under the run's ``aggregate``)."""
+        return parse_individual(self.choose(select)[0], self.config.aggregate)
+
     def program(self, select: Select = 0) -> Program:
-        """The chosen program, compiled."""
-        return compile_tree(self.choose(select)[0])
+        """The chosen program, compiled (runs of one component; see ``individual``)."""
+        individual = self.individual(select)
+        if individual.size > 1:
+            raise ValueError(
+                f"the chosen individual has {individual.size} terms combined by ranks; "
+                "use run.individual() for its components"
+            )
+        return individual.components[0].program
 
     @cached_property
     def _task_best(self) -> tuple[str, float]:
@@ -203,24 +221,38 @@ class Run:
         In-run fitness comes from random draws of 20 networks, so the best-ever entry is partly
         luck; re-ranking on the whole task set (still no held-out network) is sturdier.
         """
+        return self._best_on(lambda size: list(range(size)))
+
+    @cached_property
+    def _validation_best(self) -> tuple[str, float]:
+        """The hall-of-fame program best on the task networks no fitness draw ever saw."""
+        split = self.config.validation_split
+        if not split:
+            raise ValueError(f"run {self.folder} kept no validation networks (validation_split 0)")
+        return self._best_on(lambda size: split_positions(size, split, self.config.seed)[1])
+
+    def _best_on(self, positions) -> tuple[str, float]:
+        """The hall-of-fame entry with the best min Kendall tau over ``positions(size)`` of
+        each task pair."""
         from eznas.gp.fitness import load_task, min_kendall
-        from eznas.gp.program import parse_many
 
         texts = [t for t, _ in self.hall_of_fame]
         pairs = load_task(self.config.spec())  # the evolver's key: reuses its loaded task set
-        whole = [(p, list(range(len(pair.indices)))) for p, pair in enumerate(pairs)]
-        cfg = self.config
-        taus = min_kendall(parse_many(texts), pairs, whole, cfg.to_scalar, cfg.aggregate)
+        chosen = [(p, positions(len(pair.indices))) for p, pair in enumerate(pairs)]
+        individuals = parse_individuals(texts, self.config.aggregate)
+        taus = min_kendall(individuals, pairs, chosen, self.config.to_scalar)
         taus = np.where(np.isfinite(taus), taus, -np.inf)
         best = int(np.argmax(taus))
         return texts[best], float(taus[best])
 
     # ------------------------------------------------------------ formula and export
     def formula(self, select: Select = 0) -> sympy.Expr:
-        """The simplified per-block formula of the chosen program (sympy)."""
+        """The simplified per-block formula of the chosen program (sympy); for several
+        components, the tuple of their formulas (ranks combine them, not arithmetic)."""
         from eznas.gp.export import formula
 
-        return formula(self.program(select))
+        formulas = [formula(c.program) for c in self.individual(select).components]
+        return formulas[0] if len(formulas) == 1 else sympy.Tuple(*formulas)
 
     def latex(self, select: Select = 0) -> str:
         """The per-block formula as LaTeX (as PySR's ``latex()``)."""
@@ -239,6 +271,13 @@ class Run:
         from eznas.gp.export import export_program
 
         text, fitness = self.choose(select)
+        individual = parse_individual(text, self.config.aggregate)
+        if individual.size > 1:
+            raise ValueError(
+                f"{select!r} selects an individual of {individual.size} rank-combined terms; "
+                "a proxy file holds one program (choose a one-component individual)"
+            )
+        component = individual.components[0]
         attrs = self.statistics()
         note = textwrap.fill(
             f"Run {self.folder} (selected: {select!r}, fitness {fitness}); "
@@ -246,12 +285,12 @@ class Run:
             88,
         )
         return export_program(
-            text,
+            component.program,
             path,
             name=name or Path(path).stem,
             batch_size=int(attrs["batch_size"]),
             to_scalar=self.config.to_scalar,
-            aggregate=self.config.aggregate,
+            aggregate=component.aggregate,
             pattern=attrs["pattern"],
             note=note,
         )

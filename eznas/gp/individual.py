@@ -1,0 +1,111 @@
+"""Individuals of several components, combined by ranks over the networks compared.
+
+AZ-NAS, VKDNW's aggregated form and TE-NAS do not add their components: they rank the
+networks by each component and sum log(rank / n), so no component's scale dominates and a
+network must be good on every axis. An individual here is up to k such components, each a
+block program with its own network op (``eznas.gp.network``), plus optional complexity
+terms (``params``), combined the same way. Its text, which run folders store, is
+
+    min_step:eig_entropy(gram_channel(T4_D)) ; mean:l2(T3G_D) ; @params
+
+and a single component with the run's fixed network op is just the tree, so a classic EZNAS
+program and its text are the special case k = 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import rankdata
+
+from eznas.gp.network import get_net_op
+from eznas.gp.program import Program, compile_tree, make_pset
+
+SEPARATOR = " ; "
+COMPLEXITY = ("params",)
+"""Complexity terms an individual may add, read from each network's statistics."""
+
+
+@dataclass(frozen=True)
+class Component:
+    """One block program and the network op that turns its block values into a score."""
+
+    program: Program
+    aggregate: str
+
+    def text(self, default: str | None = None) -> str:
+        """``op:tree``, or the bare tree when ``op`` is the run's fixed network op."""
+        return self.program.text if self.aggregate == default else f"{self.aggregate}:{self}"
+
+    def __str__(self) -> str:
+        return self.program.text
+
+
+@dataclass(frozen=True)
+class Individual:
+    components: tuple[Component, ...]
+    complexity: tuple[str, ...] = ()
+
+    def text(self, default: str | None = None) -> str:
+        parts = [c.text(default) for c in self.components]
+        return SEPARATOR.join([*parts, *(f"@{t}" for t in self.complexity)])
+
+    @property
+    def size(self) -> int:
+        """Terms the rank combination sums (components and complexity terms)."""
+        return len(self.components) + len(self.complexity)
+
+
+def parse_individual(text: str, default: str = "mean", pset=None) -> Individual:
+    """An individual from its text; a bare tree takes the network op ``default``."""
+    components, complexity = [], []
+    for part in (p.strip() for p in text.split(SEPARATOR.strip())):
+        if part.startswith("@"):
+            if part[1:] not in COMPLEXITY:
+                raise ValueError(
+                    f"unknown complexity term {part!r}; allowed: "
+                    + ", ".join("@" + c for c in COMPLEXITY)
+                )
+            complexity.append(part[1:])
+            continue
+        head, colon, tree = part.partition(":")
+        aggregate, tree = (head, tree) if colon else (default, part)
+        get_net_op(aggregate)
+        components.append(Component(compile_tree(tree.strip(), pset), aggregate))
+    if not components:
+        raise ValueError(f"individual {text!r} has no program component")
+    return Individual(tuple(components), tuple(complexity))
+
+
+def parse_individuals(texts: Iterable[str], default: str = "mean") -> list[Individual]:
+    pset = make_pset()
+    return [parse_individual(t, default, pset) for t in texts]
+
+
+def log_rank(scores: np.ndarray) -> np.ndarray:
+    """AZ-NAS's combination of (terms, networks) scores: sum over terms of log(rank / n),
+    ranks ascending (the best network of a term has rank n), ties averaged."""
+    scores = np.atleast_2d(scores)
+    n = scores.shape[1]
+    return np.log(rankdata(scores, axis=1) / n).sum(0)
+
+
+def combined_scores(
+    individuals: Sequence[Individual],
+    component_scores: dict[str, np.ndarray],
+    terms: dict[str, np.ndarray],
+) -> np.ndarray:
+    """(individuals, networks): one term alone as it is, several by ``log_rank``; a NaN in
+    any term (an invalid component) makes the individual's row NaN."""
+    rows = []
+    for ind in individuals:
+        parts = [component_scores[c.text()] for c in ind.components]
+        parts += [terms[t] for t in ind.complexity]
+        stack = np.vstack(parts)
+        if not np.isfinite(stack).all():
+            rows.append(np.full(stack.shape[1], np.nan))
+        else:
+            rows.append(stack[0] if len(stack) == 1 else log_rank(stack))
+    return np.vstack(rows)

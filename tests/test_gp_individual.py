@@ -1,0 +1,98 @@
+"""Individuals of several components: text, log-rank combination and multi-component runs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from eznas.gp import EvolveConfig, evolve
+from eznas.gp.individual import Individual, combined_scores, log_rank, parse_individual
+from eznas.stats import collect
+
+DATASET = "ImageNet16-120"  # 16x16 inputs keep collection quick
+TEXT = "min_step:eig_entropy(gram_channel(T4_D)) ; mean:l2(T3G_D) ; @params"
+
+
+def test_text_round_trip_and_errors():
+    ind = parse_individual(TEXT)
+    assert [c.aggregate for c in ind.components] == ["min_step", "mean"]
+    assert ind.complexity == ("params",) and ind.size == 3
+    assert ind.text() == TEXT
+    classic = parse_individual("mul(T3, T3G_D)", default="sum")
+    assert classic.components[0].aggregate == "sum" and classic.text("sum") == "mul(T3, T3G_D)"
+    with pytest.raises(ValueError, match="median"):
+        parse_individual("median:l2(T3)")
+    with pytest.raises(ValueError, match="@flops"):
+        parse_individual("l2(T3) ; @flops")
+    with pytest.raises(ValueError, match="no program"):
+        parse_individual("@params")
+
+
+def test_log_rank_is_the_az_nas_combination():
+    scores = np.array([[3.0, 1.0, 2.0], [10.0, 30.0, 20.0]])
+    # ranks (1 = worst): [3, 1, 2] and [1, 3, 2]; sum of log(rank / 3)
+    expected = np.log([3 / 3, 1 / 3, 2 / 3]) + np.log([1 / 3, 3 / 3, 2 / 3])
+    np.testing.assert_allclose(log_rank(scores), expected)
+    np.testing.assert_allclose(log_rank(scores[0]), np.log([1.0, 1 / 3, 2 / 3]))
+    one = Individual(parse_individual("l2(T3)").components)
+    two = parse_individual("l2(T3) ; @params")
+    values = {"mean:l2(T3)": np.array([3.0, 1.0, 2.0])}
+    rows = combined_scores([one, two], values, {"params": np.array([1.0, 3.0, 2.0])})
+    np.testing.assert_allclose(rows[0], [3.0, 1.0, 2.0])  # one term: the score itself
+    np.testing.assert_allclose(rows[1], log_rank(np.array([[3.0, 1, 2], [1, 3, 2]])))
+    values["mean:l2(T3)"] = np.array([3.0, np.nan, 2.0])
+    assert np.isnan(combined_scores([two], values, {"params": np.ones(3)})).all()
+
+
+@pytest.fixture(scope="module")
+def caches(tmp_path_factory):
+    out = tmp_path_factory.mktemp("stats")
+    return [str(collect("nb201", DATASET, n=6, seed=s, out=out / f"s{s}", progress=False))
+            for s in (0, 1)]  # fmt: skip
+
+
+def config(caches, generations=2) -> EvolveConfig:
+    return EvolveConfig(
+        caches=caches, population=8, generations=generations, seed=3, per_pair=6, n_task=6,
+        hall_of_fame=4, components=3, net_ops=["mean", "min_step", "last_first"],
+        complexity=["params"],
+    )  # fmt: skip
+
+
+def test_multi_component_run_resumes_exactly_and_tests_held_out(caches, tmp_path):
+    whole = evolve(config(caches), tmp_path / "whole", verbose=False)
+    assert config(caches).multi is not False and whole.generation == 2
+    individuals = [whole.individual("final"), *(whole.individual(k) for k in range(2))]
+    assert all(1 <= len(i.components) <= 3 for i in individuals)
+    ops = {c.aggregate for t, _ in whole.hall_of_fame for c in parse_individual(t).components}
+    assert ops <= {"mean", "min_step", "last_first"}
+    first = evolve(config(caches, generations=1), tmp_path / "part", verbose=False)
+    resumed = evolve(out=first.folder, resume=True, generations=2, verbose=False)
+    assert resumed.population == whole.population
+    np.testing.assert_array_equal(resumed.fitness, whole.fitness)
+    assert resumed.hall_of_fame == whole.hall_of_fame
+    text, tau = whole.choose("task")
+    assert text in [t for t, _ in whole.hall_of_fame] and -1 <= tau <= 1
+    report = whole.test(8, progress=False)
+    rows = report["datasets"][DATASET]
+    assert len(rows) >= 1 and all(r["n"] == 8 for r in rows.values())
+
+
+def test_validation_networks_never_enter_fitness(caches, tmp_path):
+    from eznas.gp.evolve import Evolver
+    from eznas.gp.fitness import split_positions
+
+    fit, held = split_positions(6, 0.34, seed=3)
+    assert sorted(fit + held) == list(range(6)) and len(held) == 2
+    assert split_positions(6, 0.34, seed=3) == (fit, held)
+    cfg = EvolveConfig(caches=caches, population=6, generations=1, seed=3, per_pair=6,
+                       n_task=6, validation_split=0.34)  # fmt: skip
+    evolver = Evolver(cfg)
+    assert all(sorted(p) == fit for p in evolver.fitness_positions)
+    run = evolve(cfg, tmp_path / "run", verbose=False)
+    text, tau = run.choose("validation")
+    assert text in [t for t, _ in run.hall_of_fame] and -1 <= tau <= 1
+    with pytest.raises(ValueError, match="validation"):
+        evolve(config(caches, generations=0), tmp_path / "plain", verbose=False).choose(
+            "validation"
+        )
