@@ -216,6 +216,8 @@ COLLECT_HELP = {
     "out": "cache folder",
     "jobs": "parallel worker processes",
     "compression": "gzip (compact), lzf or none (fastest)",
+    "summaries": "store covariances, Grams, code kernels and norms over the B samples "
+    "instead of raw tensors (for B >= 16)",
 }
 
 

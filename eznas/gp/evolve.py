@@ -57,8 +57,8 @@ class Evolver:
     def __init__(self, config: EvolveConfig):
         self.config = config
         self.spec = config.spec()
-        self.pset = make_pset()
         self.pairs = load_task(self.spec)
+        self.pset = make_pset(set.intersection(*(p.blocks.kinds() for p in self.pairs)))
         self.sizes = [len(p.indices) for p in self.pairs]
         self.checks = [
             p.blocks.subset(_validation_positions(p, config.validation)) for p in self.pairs
