@@ -17,9 +17,11 @@ sample Grams, code kernels, per-sample norms of a B-sample batch) instead of the
 ``shapes`` still holds the 4-D shapes of the (unstored) raw T1, T2, T4 of the batch and of
 T3; each summary's shape follows from its family's row (``runtime.summary_shape``: C gives
 (C, C), S and K (B, B), L (B,)), so no second table is needed. Measured on 10 NB201
-CIFAR-10 networks (``experiments/bench_summaries.py``): 0.6 MB per network at B = 16, gzip,
-of which T3 (the same tensor as in a raw cache) is about three quarters. Readers take both
-schemas; writers and resumption refuse to mix them in one file.
+CIFAR-10 networks (``experiments/bench_summaries.py``, gzip): 3.9 MB per network on disk at
+B = 16 and 4.7 MB at B = 32 (5.3 and 6.6 MB uncompressed, 1.55 MB of it T3; the C matrices
+of the 64-channel blocks are most of the rest), where the raw tensors would take 407 and
+808 MB; a raw B = 1 cache takes 21 MB. Readers take both schemas; writers and resumption
+refuse to mix them in one file.
 
 Why: the evolver reads one kind for many networks, so each (network, kind) is one contiguous
 dataset (one read, split into zero-copy views by the shapes); blocks of one network vary in
