@@ -368,7 +368,8 @@ bench_options.run = bench_run
 
 # ---------------------------------------------------------------- evolve
 EVOLVE_HELP = {
-    "caches": "statistics caches (HDF5 files of `eznas collect`)",
+    "caches": "statistics caches (HDF5 files of `eznas collect`); raw.h5+summary.h5 reads "
+    "two caches of the same networks as one task pair",
     "s": "pairs drawn per generation",
     "per_pair": "networks drawn per pair",
     "n_task": "task networks per cache",

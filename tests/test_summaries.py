@@ -6,6 +6,7 @@ ImageNet16-120 networks are the quickest to run; their inputs are CIFAR-10 image
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from eznas.cli import main
 from eznas.data import make_batches
 from eznas.errors import BadFileError
 from eznas.gp import EvolveConfig, evolve
+from eznas.gp.export import export_program
 from eznas.gp.fitness import load_pair
 from eznas.gp.ops import op_eig_entropy, op_eig_max, op_l2
 from eznas.gp.program import compile_tree, evaluate, make_pset
@@ -197,6 +199,27 @@ def test_mixed_blockset_evaluates_raw_and_summary_kinds(caches, tmp_path):
     )
     run = evolve(config, tmp_path / "run", verbose=False)
     assert run.choose("final")[0]
+    with pytest.raises(ValueError, match="mixes batch sizes"):  # one batch per proxy, for now
+        run.export(tmp_path / "mixed_proxy.py")
+
+
+def test_exported_proxy_computes_summaries_from_a_live_model(space, table, caches, tmp_path):
+    """A program over summaries, exported, scores live models as the evolver scored the
+    cache: the runtime computes the summaries the same way in both."""
+    text = "add(eig_entropy(C_T4_D), eff_rank(add(K_T1_N, S_T2_P)))"
+    pair = load_pair(caches[1], None, n_task=4)
+    expected = evaluate([compile_tree(text)], pair.blocks)[0]
+    path = export_program(text, tmp_path / "summary_proxy.py", batch_size=B)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.PROXY_INFO["batch_size"] == B and "import eznas" not in path.read_text()
+    batches = make_batches(DATASET, B, 0)
+    scores = [
+        module.score_model(build(space, table, i), batches.D, batches.labels, seed=0)
+        for i in pair.indices
+    ]
+    np.testing.assert_allclose(scores, expected, rtol=1e-5)
 
 
 def test_groups_of_other_networks_or_seeds_are_refused(caches, tmp_path):
