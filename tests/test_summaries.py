@@ -134,6 +134,8 @@ def test_summary_cache_round_trip(space, table, caches):
             cache.read("T1_D", [1])
         with pytest.raises(KeyError, match="C_T1_D"):
             raw.read("C_T1_D", [1])
+    with pytest.raises(ValueError, match="underflow float16"):
+        collect(indices=[3], summaries=True, dtype="float16", out=path.parent, progress=False)
 
 
 KILLED_RUN = """

@@ -83,6 +83,7 @@ def cache_name(
 
 
 def stored_kinds(summaries: bool) -> tuple[str, ...]:
+    """The kinds a summary (or raw) cache holds, in storage order."""
     return SUMMARY_CACHE_KINDS if summaries else KINDS
 
 

@@ -134,6 +134,11 @@ def collect(
     check_pattern(pattern)
     if dtype not in DTYPES:
         raise ValueError(f"dtype {dtype!r}; allowed: {', '.join(DTYPES)}")
+    if summaries and dtype != "float32":
+        raise ValueError(
+            "summaries are stored as float32: gradient covariances and Grams (1e-11 and far "
+            "below on NB201) would underflow float16"
+        )
     if compression not in COMPRESSIONS:
         raise ValueError(f"compression {compression!r}; allowed: {', '.join(COMPRESSIONS)}")
     if jobs < 1:
