@@ -339,7 +339,7 @@ def capture(
                     values = summarise(sources, summary) if summary else sources
                     for stats, value in zip(out, values, strict=True):
                         stats[kind] = value.detach()
-                del live
+                del live  # this input's raw tensors go before the next forward pass
                 tracer.reset()
     finally:
         model.train(was_training)
