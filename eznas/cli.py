@@ -216,6 +216,8 @@ COLLECT_HELP = {
     "out": "cache folder",
     "jobs": "parallel worker processes",
     "compression": "gzip (compact), lzf or none (fastest)",
+    "summaries": "store covariances, Grams, code kernels and norms over the B samples "
+    "instead of raw tensors (for B >= 16)",
 }
 
 
@@ -366,7 +368,8 @@ bench_options.run = bench_run
 
 # ---------------------------------------------------------------- evolve
 EVOLVE_HELP = {
-    "caches": "statistics caches (HDF5 files of `eznas collect`)",
+    "caches": "statistics caches (HDF5 files of `eznas collect`); raw.h5+summary.h5 reads "
+    "two caches of the same networks as one task pair",
     "s": "pairs drawn per generation",
     "per_pair": "networks drawn per pair",
     "n_task": "task networks per cache",

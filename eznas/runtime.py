@@ -16,6 +16,16 @@ Blocks come in execution order (the order of their last call). Functional activa
 Statistic kinds, per block and input X in D (data), N (noise), P (data + noise): T1_X the
 ReLU's input, T2_X its output, T4_X the conv's output, T3 the conv weight, and T1G_X..T4G_X
 the gradients of the cross-entropy loss of X's forward pass against the data labels.
+
+Summary kinds ``<S>_<raw kind>`` condense a raw kind of a B-sample batch into a small matrix,
+so statistics with a sample axis fit in memory and on disk at B >= 16 (raw tensors are about
+25 MB per sample per NB201 network). S is one of ``SUMMARIES``: C the channel x channel
+covariance over samples and positions (centred per channel, divided by n - 1 as
+``torch.cov``), S the sample x sample Gram of the flattened samples divided by their size, K
+the activation-code agreement kernel (the fraction of units where two samples are both
+active or both inactive: NASWOT's kernel scaled to [0, 1]), L the per-sample L2 norms.
+Naming a summary by the raw kind it reads keeps one parser for both and says exactly what
+was summarised: ``C_T4G_P`` is the channel covariance of T4G_P.
 """
 
 from __future__ import annotations
@@ -35,23 +45,68 @@ KINDS: tuple[str, ...] = (
     "T3",
     *(f"{t}G_{x}" for x in INPUT_KINDS for t in FAMILIES),
 )
-"""The 22 tensor kinds per block, in storage order."""
+"""The 22 raw tensor kinds per block, in storage order."""
+SUMMARIES = {
+    "C": "channel covariance",
+    "S": "sample Gram",
+    "K": "activation-code agreement kernel",
+    "L": "per-sample L2 norms",
+}
+SUMMARY_SOURCES = (
+    ("C", "T1"),
+    ("C", "T2"),
+    ("C", "T4"),
+    ("C", "T4G"),
+    ("S", "T2"),
+    ("S", "T4"),
+    ("S", "T4G"),
+    ("K", "T1"),
+    ("L", "T4"),
+)
+"""(summary, raw family) pairs that are kinds; K reads T1 > 0, which equals T2 > 0."""
+SUMMARY_KINDS: tuple[str, ...] = tuple(
+    f"{s}_{t}_{x}" for x in INPUT_KINDS for s, t in SUMMARY_SOURCES
+)
+"""The 27 summary kinds per block, in storage order."""
+ALL_KINDS: tuple[str, ...] = KINDS + SUMMARY_KINDS
 
 
 class Kind(NamedTuple):
-    """A parsed kind name: ``T4G_P`` is family T4, a gradient, of input P."""
+    """A parsed kind name: ``T4G_P`` is family T4, a gradient, of input P; ``C_T4G_P`` is
+    the same with summary C (raw kinds have summary None)."""
 
     family: str
     grad: bool
     input: str | None  # None for T3, the weight, which no input changes
+    summary: str | None = None
+
+    @property
+    def raw(self) -> str:
+        """The raw kind this kind is computed from (itself for a raw kind)."""
+        head = self.family + ("G" if self.grad else "")
+        return f"{head}_{self.input}" if self.input else head
 
 
 def parse_kind(name: str) -> Kind:
     """The parts of a kind name; ValueError naming the allowed kinds otherwise."""
-    if name not in KINDS:
-        raise ValueError(f"unknown tensor kind {name!r}; allowed: {', '.join(KINDS)}")
+    if name not in ALL_KINDS:
+        raise ValueError(f"unknown tensor kind {name!r}; allowed: {', '.join(ALL_KINDS)}")
+    summary = None
+    if name in SUMMARY_KINDS:
+        summary, _, name = name.partition("_")
     head, _, x = name.partition("_")
-    return Kind(head[:2], head.endswith("G"), x or None)
+    return Kind(head[:2], head.endswith("G"), x or None, summary)
+
+
+def summary_shape(kind: str, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape of ``kind`` for a block whose raw tensor of that family has ``shape``
+    (B, C, ...): C gives (C, C), S and K (B, B), L (B,); raw kinds keep ``shape``."""
+    summary = parse_kind(kind).summary
+    if summary is None:
+        return tuple(shape)
+    if summary == "C":
+        return (shape[1], shape[1])
+    return (shape[0],) if summary == "L" else (shape[0], shape[0])
 
 
 def inputs_needed(kinds: tuple[str, ...] | list[str]) -> list[str]:
@@ -171,6 +226,62 @@ def tracing(model: nn.Module, pattern: str = "rcb") -> Iterator[Tracer]:
             module.inplace = True
 
 
+# ---------------------------------------------------------------- summaries
+def _channel_cov(x: torch.Tensor) -> torch.Tensor:
+    """(G, B, C, ...) -> (G, C, C): covariance of the channels over samples and positions."""
+    rows = x.reshape(x.shape[0], x.shape[1], x.shape[2], -1)  # (G, B, C, positions)
+    rows = rows - rows.mean((1, 3), keepdim=True)
+    count = rows.shape[1] * rows.shape[3]
+    return (rows @ rows.transpose(2, 3)).sum(1) / max(count - 1, 1)  # no transposed copy
+
+
+def _sample_gram(x: torch.Tensor) -> torch.Tensor:
+    """(G, B, ...) -> (G, B, B): inner products of the flattened samples over their size."""
+    rows = x.reshape(x.shape[0], x.shape[1], -1)
+    return rows @ rows.transpose(1, 2) / rows.shape[2]
+
+
+def _code_kernel(x: torch.Tensor) -> torch.Tensor:
+    """(G, B, ...) -> (G, B, B): fraction of units where two samples agree on x > 0 (with
+    signs s = 2c - 1, agreements = (units + s_i.s_j) / 2; integer sums, exact in float32)."""
+    signs = torch.where(x > 0, 1.0, -1.0).reshape(x.shape[0], x.shape[1], -1)
+    return (signs @ signs.transpose(1, 2) / signs.shape[2] + 1) / 2
+
+
+def _norms(x: torch.Tensor) -> torch.Tensor:
+    """(G, B, ...) -> (G, B): the L2 norm of each sample."""
+    return x.reshape(x.shape[0], x.shape[1], -1).norm(dim=2)
+
+
+SUMMARY_FNS = {"C": _channel_cov, "S": _sample_gram, "K": _code_kernel, "L": _norms}
+SUMMARY_CHUNK = 64 * 2**20
+"""Bytes of raw tensors stacked per summary call: vectorised, but bounded in memory."""
+
+
+def summarise(tensors: list[torch.Tensor], summary: str) -> list[torch.Tensor]:
+    """``summary`` (a key of ``SUMMARIES``) of each tensor, vectorised over tensors of one
+    shape; a tensor several blocks share (an NB201 node feeding three edges) is done once."""
+    fn = SUMMARY_FNS[summary]
+    slot: dict[int, int] = {}
+    unique: list[torch.Tensor] = []
+    for t in tensors:
+        if id(t) not in slot:
+            slot[id(t)] = len(unique)
+            unique.append(t)
+    by_shape: dict[tuple[int, ...], list[int]] = {}
+    for i, t in enumerate(unique):
+        by_shape.setdefault(tuple(t.shape), []).append(i)
+    done: dict[int, torch.Tensor] = {}
+    with torch.no_grad():
+        for members in by_shape.values():
+            step = max(1, SUMMARY_CHUNK // (unique[members[0]].numel() * 4))
+            for a in range(0, len(members), step):
+                part = members[a : a + step]
+                values = fn(torch.stack([unique[i].detach() for i in part]))
+                done.update(zip(part, values, strict=True))
+    return [done[slot[id(t)]] for t in tensors]
+
+
 # ---------------------------------------------------------------- capturing statistics
 def capture(
     model: nn.Module,
@@ -185,10 +296,11 @@ def capture(
     and one ``autograd.grad`` call per input if a gradient kind is asked for. Gradients are
     the full dL/dT, so a tensor with several consumers (an NB201 cell node feeding three
     edges) sums all of them; parameters' ``.grad`` are never touched, so the model is left
-    as it was (apart from BN running statistics).
+    as it was (apart from BN running statistics). Summary kinds are computed from the raw
+    tensors of one input while they are alive; raw tensors not asked for are not kept.
     """
-    wanted = [k for k in KINDS if k in set(kinds)]
     parsed = {k: parse_kind(k) for k in kinds}
+    wanted = [k for k in ALL_KINDS if k in parsed]
     was_training = model.training
     model.train()
     out: list[dict[str, torch.Tensor]] = []
@@ -197,7 +309,8 @@ def capture(
         with tracing(model, pattern) as tracer:
             for x_kind in inputs_needed(wanted):
                 mine = [k for k in wanted if parsed[k].input == x_kind]
-                grads = [k for k in mine if parsed[k].grad]
+                raw = [k for k in KINDS if k in {parsed[m].raw for m in mine}]
+                grads = [k for k in raw if parse_kind(k).grad]
                 x = inputs[x_kind]
                 if grads:
                     x = x.detach().clone().requires_grad_(True)
@@ -213,12 +326,20 @@ def capture(
                             stats["T3"] = block.conv.module.weight.detach().clone()
                 elif names != [b.name for b in blocks]:
                     raise RuntimeError(f"blocks differ between the inputs D and {x_kind}")
-                for kind in mine:
-                    if not parsed[kind].grad:
-                        for stats, block in zip(out, blocks, strict=True):
-                            stats[kind] = block.tensor(parsed[kind].family).detach()
+                live: list[dict[str, torch.Tensor]] = [{} for _ in blocks]
+                for kind in raw:
+                    if not parse_kind(kind).grad:
+                        for tensors, block in zip(live, blocks, strict=True):
+                            tensors[kind] = block.tensor(parse_kind(kind).family)
                 if grads:
-                    _backward(F.cross_entropy(logits, labels), blocks, grads, out)
+                    _backward(F.cross_entropy(logits, labels), blocks, grads, live)
+                for kind in mine:
+                    sources = [tensors[parsed[kind].raw] for tensors in live]
+                    summary = parsed[kind].summary
+                    values = summarise(sources, summary) if summary else sources
+                    for stats, value in zip(out, values, strict=True):
+                        stats[kind] = value.detach()
+                del live  # this input's raw tensors go before the next forward pass
                 tracer.reset()
     finally:
         model.train(was_training)

@@ -81,8 +81,8 @@ class Evolver:
     def __init__(self, config: EvolveConfig):
         self.config = config
         self.spec = config.spec()
-        self.pset = make_pset()
         self.pairs = load_task(self.spec)
+        self.pset = make_pset(set.intersection(*(p.blocks.kinds() for p in self.pairs)))
         self.fitness_positions = [
             split_positions(len(p.indices), config.validation_split, config.seed)[0]
             for p in self.pairs

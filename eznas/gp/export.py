@@ -110,6 +110,8 @@ def render(
         f"Network score: {aggregate} over its blocks of {to_scalar}(formula).\n"
         f"Kinds: T1 = ReLU input, T2 = ReLU output, T3 = conv weight, T4 = conv output;\n"
         f"G = gradient of the cross-entropy loss; _D data, _N N(0,1) noise, _P data + noise.\n"
+        f"Summaries of a kind over the batch's samples: C_ channel covariance, S_ sample Gram,\n"
+        f"K_ activation-code agreement kernel, L_ per-sample L2 norms.\n"
         f"Division, reciprocal, log and sqrt are protected (x/0 = 0, log|x|, sqrt|x|).\n"
         + (f"\n{note}\n" if note else "")
     )

@@ -5,29 +5,43 @@ forms the task set. Each generation draws ``s`` pairs and 20 networks from each;
 program's fitness is its minimum Kendall tau over the drawn pairs, which is what stops
 programs over-fitting one fixed subset. Workers keep loaded task sets in a module-level
 cache so each process reads the statistics once, not once per program.
+
+A task pair may read several caches of the same networks, written ``raw.h5+summary.h5``:
+e.g. EZNAS's raw tensors at B = 1 and summaries at B = 16, collected with the same space,
+dataset, pattern and seed (so the same networks with the same weights; only the data
+batches differ in size). Their blocks are matched one to one and each kind is read from the
+first cache that holds it, so programs can combine both.
 """
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from eznas.errors import BadFileError
 from eznas.gp.individual import Individual, combined_scores, parse_individuals
-from eznas.gp.program import KINDS, BlockSet, Program, evaluate
+from eznas.gp.program import BlockSet, Program, evaluate
 from eznas.metrics import kendall
+from eznas.runtime import ALL_KINDS
+
+GROUP_KEYS = ("space", "dataset", "pattern", "seed")
+"""What caches read as one task pair must share (the batch size and storage may differ)."""
 
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """What to load: caches, how many networks per cache, with which seed, which kinds."""
+    """What to load: caches (or ``a.h5+b.h5`` groups), how many networks per pair, with
+    which seed, which kinds (None: every kind the caches hold)."""
 
     caches: tuple[str, ...]
     n_task: int = 80
     seed: int = 0
-    kinds: tuple[str, ...] = KINDS
+    kinds: tuple[str, ...] | None = None
     to_scalar: str = "mean"
     aggregate: str = "mean"
 
@@ -59,21 +73,89 @@ def task_indices(networks: Sequence[int], n_task: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(networks, n_task, replace=False))
 
 
-def load_pair(
-    path: str, indices: Sequence[int] | None, kinds: Sequence[str], n_task: int = 80, seed: int = 0
-) -> TaskPair:
-    """Statistics of ``indices`` (default: the cache's task networks) from one cache file."""
+def cache_group(entry: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str]:
+    """The cache files of one task pair: a path, a ``+``-joined group of paths, or a list."""
+    if isinstance(entry, (str, os.PathLike)):
+        text = str(entry)
+        return [text] if Path(text).is_file() or "+" not in text else text.split("+")
+    return [str(p) for p in entry]
+
+
+def pair_attrs(entry: str | os.PathLike | Sequence[str | os.PathLike]) -> dict:
+    """Root attributes of a task pair's caches (its first cache's). ValueError if they
+    differ in batch size: an exported proxy or a held-out test captures one batch, so runs
+    over raw B = 1 and summary B = 16 caches cannot be exported or tested yet."""
     from eznas.stats import open_cache
 
-    cache = open_cache(path)
-    if indices is None:
-        indices = task_indices(cache.networks(), n_task, seed)
-    indices = [int(i) for i in indices]
-    meta = [cache.meta(i) for i in indices]
-    accuracy = np.array([m["accuracy"] for m in meta], dtype=float)
-    params = np.array([m["params"] for m in meta], dtype=float)
-    blocks = BlockSet.build(lambda kind: cache.read(kind, indices), kinds)
-    return TaskPair(pair_name(dict(cache.attrs)), np.asarray(indices), accuracy, blocks, params)
+    found = []
+    for member in cache_group(entry):
+        with open_cache(member) as cache:
+            found.append(dict(cache.attrs))
+    sizes = sorted({a["batch_size"] for a in found})
+    if len(sizes) > 1:
+        raise ValueError(
+            f"{entry} mixes batch sizes {sizes}; exporting or testing a program over caches "
+            "of several batch sizes is not supported yet"
+        )
+    return found[0]
+
+
+def _check_group(caches: list, indices: list[int]) -> None:
+    """Caches of one pair must hold the same networks, with the same blocks in order."""
+    first = caches[0]
+    for other in caches[1:]:
+        for key in GROUP_KEYS:
+            if first.attrs.get(key) != other.attrs.get(key):
+                raise BadFileError(
+                    f"{other.path} has {key}={other.attrs.get(key)!r} but {first.path} has "
+                    f"{first.attrs.get(key)!r}: one task pair needs the same networks and weights"
+                )
+        if first.networks() != other.networks():
+            raise BadFileError(
+                f"{other.path} and {first.path} hold different networks "
+                f"({len(other.networks())} and {len(first.networks())}); collect both with "
+                "the same --n/--indices and --seed"
+            )
+        for i in indices:
+            if first.block_names(i) != other.block_names(i):
+                raise BadFileError(
+                    f"network {i} has other blocks in {other.path} than in {first.path}"
+                )
+
+
+def load_pair(
+    path: str | os.PathLike | Sequence[str | os.PathLike],
+    indices: Sequence[int] | None,
+    kinds: Sequence[str] | None = None,
+    n_task: int = 80,
+    seed: int = 0,
+) -> TaskPair:
+    """Statistics of ``indices`` (default: the task networks) from one cache or a group of
+    caches of the same networks (see ``cache_group``); ``kinds`` None loads every kind held."""
+    from eznas.stats import open_cache
+
+    caches = []
+    try:
+        for member in cache_group(path):
+            caches.append(open_cache(member))
+        first = caches[0]
+        if indices is None:
+            indices = task_indices(first.networks(), n_task, seed)
+        indices = [int(i) for i in indices]
+        _check_group(caches, indices)
+        held = {k: c for c in reversed(caches) for k in c.kinds}  # the first holder wins
+        kinds = [k for k in ALL_KINDS if k in held] if kinds is None else list(kinds)
+        lacking = [k for k in kinds if k not in held]
+        if lacking:
+            raise BadFileError(f"{path} holds no {', '.join(lacking)}")
+        meta = [first.meta(i) for i in indices]
+        accuracy = np.array([m["accuracy"] for m in meta], dtype=float)
+        params = np.array([m["params"] for m in meta], dtype=float)
+        blocks = BlockSet.build(lambda kind: held[kind].read(kind, indices), kinds)
+        return TaskPair(pair_name(dict(first.attrs)), np.asarray(indices), accuracy, blocks, params)
+    finally:
+        for cache in caches:
+            cache.close()
 
 
 _LOADED: dict[TaskSpec, list[TaskPair]] = {}

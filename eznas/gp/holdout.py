@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from eznas.benchmark.benchmarks import Benchmark, as_benchmark, open_benchmark
 from eznas.data import make_batches
 from eznas.gp import checkpoint as ck
-from eznas.gp.fitness import task_indices
+from eznas.gp.fitness import cache_group, pair_attrs, task_indices
 from eznas.gp.individual import Individual, combined_scores, parse_individuals
 from eznas.gp.program import BlockSet, Program, evaluate
 from eznas.gp.run import Run
@@ -134,9 +134,9 @@ def run_holdout_test(
     texts = list(dict.fromkeys([final, *hall_of_fame, task_best]))
     exclude: dict[str, list[int]] = {}
     attrs = {}
-    for path in config.caches:
-        with open_cache(path) as cache:
-            attrs = cache.attrs
+    for entry in config.caches:
+        attrs = pair_attrs(entry)
+        with open_cache(cache_group(entry)[0]) as cache:
             chosen = task_indices(cache.networks(), config.n_task, config.seed)
             exclude.setdefault(attrs["dataset"], []).extend(int(i) for i in chosen)
     if not isinstance(benchmark, Benchmark):

@@ -22,6 +22,7 @@ from scipy.stats import rankdata
 
 from eznas.gp.network import get_net_op
 from eznas.gp.program import Program, compile_tree, make_pset
+from eznas.runtime import ALL_KINDS
 
 SEPARATOR = " ; "
 COMPLEXITY = ("params",)
@@ -80,7 +81,7 @@ def parse_individual(text: str, default: str = "mean", pset=None) -> Individual:
 
 
 def parse_individuals(texts: Iterable[str], default: str = "mean") -> list[Individual]:
-    pset = make_pset()
+    pset = make_pset(ALL_KINDS)
     return [parse_individual(t, default, pset) for t in texts]
 
 

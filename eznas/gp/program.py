@@ -1,4 +1,8 @@
-"""Programs (DEAP expression trees over the 22 RCB statistics) and their evaluation.
+"""Programs (DEAP expression trees over the RCB statistics) and their evaluation.
+
+Terminals are statistic kinds: the 22 raw tensors of EZNAS and the summaries over a batch's
+samples (``eznas.runtime.SUMMARY_KINDS``); a primitive set offers the kinds the task
+statistics hold, and any kind parses.
 
 A program is applied to every RCB of a network, reduced to one number per RCB by
 ``to_scalar`` and turned into the network's score by a network op over the RCBs in depth
@@ -20,7 +24,7 @@ from deap import gp
 
 from eznas.gp.network import NET_OPS, padded
 from eznas.gp.ops import OPS, Shape, ShapeError, get_op, op_l2, op_mean, op_sum
-from eznas.runtime import KINDS, parse_kind
+from eznas.runtime import ALL_KINDS, KINDS, parse_kind
 
 TO_SCALAR: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "mean": op_mean,
@@ -28,18 +32,29 @@ TO_SCALAR: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "sum": op_sum,
 }
 AGGREGATIONS = tuple(NET_OPS)
-SHAPE_FAMILIES = ("input", "weight", "output")  # T1/T2 (+G), T3 (+G), T4 (+G)
+SHAPE_FAMILIES = ("input", "weight", "output", "sample")
+"""T1/T2 (+G, +their C), T3 (+G), T4 (+G, +their C), and the B x B or B summaries S, K, L:
+within a cache, one kind of each fixes the shapes of all others."""
 MEMO_BYTES = 256 * 2**20  # per shape group; larger intermediate results are recomputed
 
 
 def _shape_family(kind: str) -> str:
-    return {"T1": "input", "T2": "input", "T3": "weight", "T4": "output"}[parse_kind(kind).family]
+    parsed = parse_kind(kind)
+    if parsed.summary in ("S", "K", "L"):
+        return "sample"
+    return {"T1": "input", "T2": "input", "T3": "weight", "T4": "output"}[parsed.family]
 
 
-def make_pset() -> gp.PrimitiveSet:
-    """DEAP primitive set: the registered ops as primitives, the 22 kinds as terminals."""
-    pset = gp.PrimitiveSet("EZNAS", len(KINDS))
-    pset.renameArguments(**{f"ARG{i}": kind for i, kind in enumerate(KINDS)})
+def make_pset(kinds: Iterable[str] = KINDS) -> gp.PrimitiveSet:
+    """DEAP primitive set: the registered ops as primitives, ``kinds`` as terminals (the
+    statistics a task set holds; the raw 22 by default), in ``ALL_KINDS`` order so a seeded
+    run draws the same trees whatever order the kinds come in."""
+    wanted = set(kinds)
+    for kind in wanted:
+        parse_kind(kind)
+    kinds = [k for k in ALL_KINDS if k in wanted]
+    pset = gp.PrimitiveSet("EZNAS", len(kinds))
+    pset.renameArguments(**{f"ARG{i}": kind for i, kind in enumerate(kinds)})
     for op in OPS.values():
         pset.addPrimitive(op.fn, op.arity, name=op.name)
     return pset
@@ -72,7 +87,7 @@ def compile_tree(tree: gp.PrimitiveTree | str, pset: gp.PrimitiveSet | None = No
     """A DEAP tree (or its string) as a ``Program``; unknown names raise ValueError."""
     if isinstance(tree, str):
         try:
-            tree = gp.PrimitiveTree.from_string(tree, pset or make_pset())
+            tree = gp.PrimitiveTree.from_string(tree, pset or make_pset(ALL_KINDS))
         except (TypeError, IndexError, KeyError) as err:
             raise ValueError(f"cannot parse program {tree!r}: {err}") from None
     nodes = list(tree)
@@ -81,8 +96,8 @@ def compile_tree(tree: gp.PrimitiveTree | str, pset: gp.PrimitiveSet | None = No
         node = nodes[i]
         if node.arity == 0:
             kind = node.format()
-            if kind not in KINDS:
-                raise ValueError(f"unknown terminal {kind!r}; allowed: {', '.join(KINDS)}")
+            if kind not in ALL_KINDS:
+                raise ValueError(f"unknown terminal {kind!r}; allowed: {', '.join(ALL_KINDS)}")
             return Node(kind, kind), i + 1
         get_op(node.name)
         args, j = [], i + 1
@@ -93,7 +108,7 @@ def compile_tree(tree: gp.PrimitiveTree | str, pset: gp.PrimitiveSet | None = No
         return Node(key, node.name, tuple(args)), j
 
     root, _ = build(0)
-    kinds = sorted({n.format() for n in nodes if n.arity == 0}, key=KINDS.index)
+    kinds = sorted({n.format() for n in nodes if n.arity == 0}, key=ALL_KINDS.index)
     return Program(root.key, root, tuple(kinds))
 
 
@@ -147,14 +162,16 @@ class BlockSet:
         """Stack the RCBs given by ``read(kind) -> per network, per RCB array``, kind by kind.
 
         Groups are keyed by the shapes of one kind per shape family (input, weight,
-        output: together they fix all other shapes);
+        output, sample: together they fix all other shapes), a raw kind where there is one
+        (its spatial sizes are finer than a summary's channels);
         reading one kind at a time keeps peak memory near one kind above the result.
         """
         kinds = list(kinds)
+        by_rawness = sorted(kinds, key=lambda k: parse_kind(k).summary is not None)
         keys = [
             k
             for k in (
-                next((k for k in kinds if _shape_family(k) == f), None) for f in SHAPE_FAMILIES
+                next((k for k in by_rawness if _shape_family(k) == f), None) for f in SHAPE_FAMILIES
             )
             if k
         ]
@@ -207,7 +224,14 @@ class BlockSet:
 
 
 def check_shapes(program: Program, blocks: BlockSet) -> bool:
-    """True if every op's shape rule holds on every shape group of ``blocks``."""
+    """True if every op's shape rule holds on every shape group of ``blocks``; ValueError if
+    the program reads a kind ``blocks`` does not hold (the statistics, not it, are wrong)."""
+    missing = set(program.kinds) - blocks.kinds()
+    if missing:
+        raise ValueError(
+            f"program {program} reads {', '.join(sorted(missing))}, which the statistics do "
+            f"not hold (they hold {', '.join(k for k in ALL_KINDS if k in blocks.kinds())})"
+        )
     try:
         for g in blocks.groups:
             output_shape(program.root, g.shapes)
@@ -253,8 +277,3 @@ def evaluate(
     scores[~ok] = np.nan
     scores[~np.isfinite(scores).all(1)] = np.nan
     return scores
-
-
-def parse_many(texts: Iterable[str]) -> list[Program]:
-    pset = make_pset()
-    return [compile_tree(t, pset) for t in texts]

@@ -261,10 +261,9 @@ class Run:
     def statistics(self) -> dict:
         """Attributes of the run's first statistics cache (batch size, block pattern...): the
         exported proxy captures its statistics the same way."""
-        from eznas.stats import open_cache
+        from eznas.gp.fitness import pair_attrs
 
-        with open_cache(self.config.caches[0]) as cache:
-            return dict(cache.attrs)
+        return pair_attrs(self.config.caches[0])
 
     def export(self, path: str | os.PathLike, select: Select = 0, name: str | None = None) -> Path:
         """Write the chosen program as a standalone torch-only proxy module."""

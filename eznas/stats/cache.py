@@ -1,6 +1,7 @@
-"""The HDF5 statistics cache: one file per (space, dataset, pattern, batch size, seed, dtype).
+"""The HDF5 statistics cache: one file per (space, dataset, pattern, batch size, seed, dtype,
+raw or summaries).
 
-Layout (schema 1)::
+Layout (schema 1, raw tensors)::
 
     /                      attrs: schema_version, space, dataset, pattern, batch_size, seed,
                                   dtype, kinds, input_source, benchmark (its name)
@@ -9,6 +10,18 @@ Layout (schema 1)::
         shapes             int64 (rcb_count, 4, 4): per block the 4-D shape of T1, T2, T3, T4
         block_names        module names of each block (debugging, cross-space checks)
         <kind> x 22        1-D: the kind's tensors of all blocks, flattened and concatenated
+
+Schema 2, summaries (``collect(summaries=True)``, file name ``...-sum.h5``): the same layout
+with the 28 kinds ``T3`` and ``SUMMARY_KINDS`` (see ``eznas.runtime``: channel covariances,
+sample Grams, code kernels, per-sample norms of a B-sample batch) instead of the 22 raw ones.
+``shapes`` still holds the 4-D shapes of the (unstored) raw T1, T2, T4 of the batch and of
+T3; each summary's shape follows from its family's row (``runtime.summary_shape``: C gives
+(C, C), S and K (B, B), L (B,)), so no second table is needed. Measured on 10 NB201
+CIFAR-10 networks (``experiments/bench_summaries.py``, gzip): 3.9 MB per network on disk at
+B = 16 and 4.7 MB at B = 32 (5.3 and 6.6 MB uncompressed, 1.55 MB of it T3; the C matrices
+of the 64-channel blocks are most of the rest), where the raw tensors would take 407 and
+808 MB; a raw B = 1 cache takes 21 MB. Readers take both schemas; writers and resumption
+refuse to mix them in one file.
 
 Why: the evolver reads one kind for many networks, so each (network, kind) is one contiguous
 dataset (one read, split into zero-copy views by the shapes); blocks of one network vary in
@@ -36,9 +49,13 @@ import numpy as np
 import torch
 
 from eznas.errors import BadFileError, UnknownKeyError
-from eznas.runtime import FAMILIES, KINDS, parse_kind
+from eznas.runtime import ALL_KINDS, FAMILIES, KINDS, SUMMARY_KINDS, parse_kind, summary_shape
 
 SCHEMA_VERSION = 1
+SUMMARY_SCHEMA_VERSION = 2
+SCHEMAS = {SCHEMA_VERSION: "raw tensors", SUMMARY_SCHEMA_VERSION: "summaries"}
+SUMMARY_CACHE_KINDS: tuple[str, ...] = ("T3", *SUMMARY_KINDS)
+"""What a summary cache stores: T3 (no input changes it) and the summaries."""
 DTYPES = ("float32", "float16")
 COMPRESSIONS: dict[str, dict] = {
     "gzip": {"compression": "gzip", "compression_opts": 1, "shuffle": True},
@@ -51,11 +68,23 @@ ROOT_KEYS = ("space", "dataset", "pattern", "batch_size", "seed", "dtype")
 
 
 def cache_name(
-    space: str, dataset: str, pattern: str, batch_size: int, seed: int, dtype: str
+    space: str,
+    dataset: str,
+    pattern: str,
+    batch_size: int,
+    seed: int,
+    dtype: str,
+    summaries: bool = False,
 ) -> str:
-    """``{space}-{dataset}-{pattern}-b{B}-s{seed}.h5`` (``-f16`` before ``.h5`` for float16)."""
-    suffix = "-f16" if dtype == "float16" else ""
+    """``{space}-{dataset}-{pattern}-b{B}-s{seed}.h5``; ``-sum`` (summaries) and ``-f16``
+    (float16) go before ``.h5``, so raw and summary caches of one setting sit side by side."""
+    suffix = ("-sum" if summaries else "") + ("-f16" if dtype == "float16" else "")
     return f"{space}-{dataset}-{pattern}-b{batch_size}-s{seed}{suffix}.h5"
+
+
+def stored_kinds(summaries: bool) -> tuple[str, ...]:
+    """The kinds a summary (or raw) cache holds, in storage order."""
+    return SUMMARY_CACHE_KINDS if summaries else KINDS
 
 
 def _family(kind: str) -> int:
@@ -92,8 +121,9 @@ def _atomic(path: Path, fill) -> None:
 
 def _set_root(handle: h5py.File, attrs: Mapping) -> None:
     handle.attrs.update({k: attrs[k] for k in (*ROOT_KEYS, "input_source", "benchmark")})
-    handle.attrs["kinds"] = list(KINDS)
-    handle.attrs["schema_version"] = SCHEMA_VERSION
+    summaries = attrs.get("summaries", False)
+    handle.attrs["kinds"] = list(stored_kinds(summaries))
+    handle.attrs["schema_version"] = SUMMARY_SCHEMA_VERSION if summaries else SCHEMA_VERSION
     handle.require_group("networks")
 
 
@@ -104,21 +134,27 @@ def write_shard(
     stats: list[dict[str, torch.Tensor]],
     names: list[str],
     compression: str = "gzip",
+    shapes: np.ndarray | None = None,
 ) -> None:
-    """Atomically write one network's group (all 22 kinds) into its own shard file."""
+    """Atomically write one network's group (all kinds the cache stores) into its own shard.
+
+    ``shapes`` (blocks, 4 families, 4) are the raw tensors' shapes; a raw cache's own tensors
+    give them, a summary cache must pass them (its summaries do not hold H and W).
+    """
     dtype = np.dtype(attrs["dtype"])
     filters = COMPRESSIONS[compression]
-
-    def fill(handle: h5py.File) -> None:
-        _set_root(handle, attrs)
-        group = handle["networks"].create_group(str(meta["index"]))
+    if shapes is None:
         shapes = np.zeros((len(stats), len(FAMILIES), 4), dtype=np.int64)
         for b, block in enumerate(stats):
             for kind, tensor in block.items():
                 shapes[b, _family(kind)] = tensor.shape
-        group.create_dataset("shapes", data=shapes)
+
+    def fill(handle: h5py.File) -> None:
+        _set_root(handle, attrs)
+        group = handle["networks"].create_group(str(meta["index"]))
+        group.create_dataset("shapes", data=np.asarray(shapes, dtype=np.int64))
         group.create_dataset("block_names", data=np.array(names, dtype=h5py.string_dtype()))
-        for kind in KINDS:
+        for kind in stored_kinds(attrs.get("summaries", False)):
             flat = [block[kind].reshape(-1).numpy() for block in stats]
             data = np.concatenate(flat).astype(dtype, copy=False) if flat else np.zeros(0, dtype)
             parts = max(1, -(-data.size // CHUNK))
@@ -169,14 +205,23 @@ def consolidate(path: Path, attrs: Mapping, members: Mapping[int, Path]) -> None
 
 
 def check_attrs(found: Mapping, expected: Mapping, where: Path) -> None:
-    """Refuse to mix statistics collected with different settings or schema in one file."""
+    """Refuse to mix statistics collected with different settings or schema in one file;
+    ``expected`` may hold ``summaries`` (bool), which the schema version answers."""
     version = _plain(found.get("schema_version"))
-    if version != SCHEMA_VERSION:
+    if version not in SCHEMAS:
         raise ValueError(
-            f"{where} has schema version {version}, this eznas reads {SCHEMA_VERSION}; "
+            f"{where} has schema version {version}, this eznas reads "
+            f"{' and '.join(f'{v} ({what})' for v, what in SCHEMAS.items())}; "
             "collect it again with this version"
         )
-    for key, value in expected.items():
+    if "summaries" in expected:
+        want = SUMMARY_SCHEMA_VERSION if expected["summaries"] else SCHEMA_VERSION
+        if version != want:
+            raise BadFileError(
+                f"{where} holds {SCHEMAS[version]} (schema {version}), not {SCHEMAS[want]} "
+                f"(schema {want}); give another --out or file name"
+            )
+    for key, value in {k: v for k, v in expected.items() if k != "summaries"}.items():
         if _plain(found.get(key)) != value:
             raise BadFileError(f"{where} has {key}={_plain(found.get(key))!r}, expected {value!r}")
 
@@ -197,11 +242,16 @@ class StatsCache:
         try:
             check_attrs(self.file.attrs, {}, self.path)
             self.attrs: dict = {k: _plain(v) for k, v in self.file.attrs.items()}
+            self.summaries = self.attrs["schema_version"] == SUMMARY_SCHEMA_VERSION
+            self.kinds: tuple[str, ...] = tuple(self.attrs["kinds"])
+            unknown = set(self.kinds) - set(ALL_KINDS)
+            if unknown:
+                raise BadFileError(f"{self.path} holds unknown kinds {sorted(unknown)}")
             self._index = complete_networks(self.file)
         except (ValueError, OSError, KeyError) as err:
             self.file.close()
             raise err if isinstance(err, ValueError) else _unreadable(self.path, err) from None
-        self._offsets: dict[tuple[int, int], np.ndarray] = {}
+        self._offsets: dict[tuple[int, str], np.ndarray] = {}
 
     def __enter__(self) -> StatsCache:
         return self
@@ -235,19 +285,22 @@ class StatsCache:
     def shapes(self, kind: str, index: int) -> list[tuple[int, ...]]:
         """Per block, the shape of ``kind`` in network ``index`` (no tensor data read)."""
         self._check_kind(kind)
-        return [tuple(s) for s in self._group(index)["shapes"][:, _family(kind)].tolist()]
+        rows = self._group(index)["shapes"][:, _family(kind)].tolist()
+        return [summary_shape(kind, tuple(s)) for s in rows]
 
-    def _bounds(self, index: int, family: int) -> np.ndarray:
-        key = (index, family)
+    def _bounds(self, index: int, kind: str) -> np.ndarray:
+        key = (index, kind)
         if key not in self._offsets:
-            shapes = self._group(index)["shapes"][:, family]
-            self._offsets[key] = np.concatenate([[0], np.cumsum(np.prod(shapes, axis=1))])
+            sizes = [int(np.prod(s)) for s in self.shapes(kind, index)]
+            self._offsets[key] = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
         return self._offsets[key]
 
-    @staticmethod
-    def _check_kind(kind: str) -> None:
-        if kind not in KINDS:
-            raise UnknownKeyError(f"unknown tensor kind {kind!r}; allowed: {', '.join(KINDS)}")
+    def _check_kind(self, kind: str) -> None:
+        if kind not in self.kinds:
+            what = "unknown tensor kind" if kind not in ALL_KINDS else "tensor kind"
+            raise UnknownKeyError(
+                f"{what} {kind!r} is not in {self.path}; it holds: {', '.join(self.kinds)}"
+            )
 
     def read(
         self, kind: str, indices: list[int] | np.ndarray, blocks: list[int] | None = None
@@ -267,7 +320,7 @@ class StatsCache:
             index = int(index)
             data = self._group(index)[kind]
             shapes = self.shapes(kind, index)
-            bounds = self._bounds(index, _family(kind))
+            bounds = self._bounds(index, kind)
             if blocks is None:
                 flat = data[()]
                 out.append(
@@ -289,7 +342,7 @@ class StatsCache:
 
     def iter_blocks(self, index: int) -> Iterator[dict[str, np.ndarray]]:
         """Each block of network ``index`` as {kind: array}, reading each kind once."""
-        per_kind = {kind: self.read(kind, [index])[0] for kind in KINDS}
+        per_kind = {kind: self.read(kind, [index])[0] for kind in self.kinds}
         for b in range(self.meta(index)["rcb_count"]):
             yield {kind: arrays[b] for kind, arrays in per_kind.items()}
 

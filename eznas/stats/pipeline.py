@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from eznas.benchmark.benchmarks import Benchmark, as_benchmark
 from eznas.data import Batches, make_batches
 from eznas.errors import BadFileError
-from eznas.runtime import check_pattern
+from eznas.runtime import FAMILIES, check_pattern, find_blocks
 from eznas.spaces import SearchSpace
 from eznas.spaces.cost import count_params
 from eznas.stats.cache import (
@@ -33,6 +33,7 @@ from eznas.stats.cache import (
     check_attrs,
     complete_networks,
     consolidate,
+    stored_kinds,
     write_index,
     write_shard,
 )
@@ -77,15 +78,26 @@ def _collect_one(
     compression: str,
 ) -> tuple[int, Path]:
     """Build, collect and write one network on one torch thread (B = 1 convs gain little from
-    intra-op threads, and on a shared machine extra threads mostly wait for each other)."""
+    intra-op threads, and on a shared machine extra threads mostly wait for each other).
+
+    Summaries keep no spatial sizes, so a summary cache takes the raw shapes from one more
+    no-grad forward pass of D (after the capture, which it cannot change).
+    """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         torch.manual_seed(attrs["seed"])
         model = space.build(arch, attrs["dataset"])
-        names, stats = collect_named(model, batches, attrs["pattern"])
+        kinds = stored_kinds(attrs["summaries"])
+        names, stats = collect_named(model, batches, attrs["pattern"], kinds)
+        shapes = None
+        if attrs["summaries"]:
+            blocks = find_blocks(model, batches.D, attrs["pattern"])
+            if [b.name for b in blocks] != names:
+                raise RuntimeError(f"blocks of {arch} differ between two forward passes")
+            shapes = np.array([[b.tensor(f).shape for f in FAMILIES] for b in blocks])
         meta = {**meta, "params": count_params(model)}
-        write_shard(shard, attrs, meta, stats, names, compression)
+        write_shard(shard, attrs, meta, stats, names, compression, shapes)
     finally:
         torch.set_num_threads(threads)
     return meta["index"], shard
@@ -104,13 +116,17 @@ def collect(
     jobs: int = 1,
     progress: bool = True,
     compression: str = "gzip",
+    summaries: bool = False,
 ) -> Path:
     """Collect the 22 statistics of ``n`` seeded-sampled (or given) networks into the cache.
 
     ``indices`` are rows of the benchmark's table; ``pattern`` defaults to the space's own
     block pattern. Re-running skips networks already in the file, so an interrupted run is
     finished by running the same call again. ``compression`` (gzip, lzf, none) only changes
-    the size and speed, not the content. Returns the cache file's path.
+    the size and speed, not the content. ``summaries`` stores T3 and the summary kinds of
+    ``eznas.runtime`` (covariances, Grams, code kernels, norms over the B samples) instead
+    of the raw tensors, in a ``-sum.h5`` file: the way to keep a sample axis at B >= 16.
+    Returns the cache file's path.
     """
     bench = as_benchmark(benchmark)
     space, table, dataset = bench.space, bench.table, bench.dataset(dataset)
@@ -118,6 +134,11 @@ def collect(
     check_pattern(pattern)
     if dtype not in DTYPES:
         raise ValueError(f"dtype {dtype!r}; allowed: {', '.join(DTYPES)}")
+    if summaries and dtype != "float32":
+        raise ValueError(
+            "summaries are stored as float32: gradient covariances and Grams (1e-11 and far "
+            "below on NB201) would underflow float16"
+        )
     if compression not in COMPRESSIONS:
         raise ValueError(f"compression {compression!r}; allowed: {', '.join(COMPRESSIONS)}")
     if jobs < 1:
@@ -137,10 +158,11 @@ def collect(
         "batch_size": batch_size,
         "seed": seed,
         "dtype": dtype,
+        "summaries": summaries,
     }
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / cache_name(space.id, dataset, pattern, batch_size, seed, dtype)
+    path = folder / cache_name(space.id, dataset, pattern, batch_size, seed, dtype, summaries)
     parts = path.with_name(path.name + ".parts")
     consolidated = False
     if path.exists():
@@ -205,7 +227,7 @@ def _link_or_copy(source: Path, target: Path) -> None:
 def _scan(parts: Path, attrs: dict) -> dict[int, Path]:
     """Complete networks available in the shard folder: {index: shard file}."""
     members: dict[int, Path] = {}
-    expected = {k: attrs[k] for k in ROOT_KEYS}
+    expected = {k: attrs[k] for k in (*ROOT_KEYS, "summaries")}
     for shard in sorted(parts.glob("*.h5")):
         with h5py.File(shard, "r") as handle:
             check_attrs(handle.attrs, expected, shard)
