@@ -136,3 +136,12 @@ def test_code_gram_is_the_naswot_agreement_kernel(block):
     assert torch.allclose(kernel, agree / codes.shape[1], atol=1e-6)
     assert torch.allclose(kernel.diagonal(), torch.ones(2))
     assert OPS["code_gram"].shape(tuple(x.shape)) == (2, 2)
+
+
+def test_spectral_shape_ops_ignore_the_scale():
+    """Gradient covariances have entries near 1e-13: entropy and condition number must read
+    them like the same matrix at scale 1."""
+    m = torch.diag(torch.tensor([1.0, 2.0, 4.0])).unsqueeze(0)
+    for name in ("eig_entropy", "eff_rank", "cond"):
+        small = OPS[name].fn(m * 1e-13)[0]
+        assert small == pytest.approx(float(OPS[name].fn(m)[0]), rel=1e-6), name

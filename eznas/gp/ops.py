@@ -160,9 +160,12 @@ def spectrum(x: torch.Tensor) -> torch.Tensor:
 
 
 def spectral_entropy(x: torch.Tensor) -> torch.Tensor:
-    """Entropy of each matrix's normalised eigenvalue magnitudes (float64)."""
+    """Entropy of each matrix's normalised eigenvalue magnitudes (float64); scale-free, so
+    gradient covariances (entries near 1e-13) are read like activation ones; 0 for a zero
+    matrix."""
     p = spectrum(x).abs()
-    p = p / (p.sum(1, keepdim=True) + EPS)
+    total = p.sum(1, keepdim=True)
+    p = p / torch.where(total > 0, total, torch.ones_like(total))
     return -(p * (p + EPS).log()).sum(1)
 
 
@@ -392,9 +395,12 @@ def op_eff_rank(x: torch.Tensor) -> torch.Tensor:
 
 @gp_op("cond", 1, "square")
 def op_cond(x: torch.Tensor) -> torch.Tensor:
-    """Condition number max |l| / min |l| (protected: 0 for a zero matrix)."""
+    """Condition number max |l| / min |l|, scale-free; protected: 0 when min |l| / max |l|
+    is below EPS (a singular or zero matrix)."""
     magnitude = spectrum(x).abs()
-    return safe_div(magnitude.max(1).values, magnitude.min(1).values).to(x.dtype)
+    top = magnitude.max(1).values
+    ratio = magnitude.min(1).values / torch.where(top > 0, top, torch.ones_like(top))
+    return safe_div(torch.ones_like(ratio), ratio).to(x.dtype)
 
 
 @gp_op("code_gram", 1, "gram0")
