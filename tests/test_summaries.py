@@ -22,6 +22,8 @@ from eznas.errors import BadFileError
 from eznas.gp import EvolveConfig, evolve
 from eznas.gp.export import export_program
 from eznas.gp.fitness import load_pair
+from eznas.gp.holdout import holdout_scores
+from eznas.gp.individual import parse_individual
 from eznas.gp.ops import op_eig_entropy, op_eig_max, op_l2
 from eznas.gp.program import compile_tree, evaluate, make_pset
 from eznas.runtime import INPUT_KINDS, Kind, capture, parse_kind, summary_shape
@@ -203,6 +205,12 @@ def test_mixed_blockset_evaluates_raw_and_summary_kinds(caches, tmp_path):
     assert run.choose("final")[0]
     with pytest.raises(ValueError, match="mixes batch sizes"):  # one batch per proxy, for now
         run.export(tmp_path / "mixed_proxy.py")
+    # held-out scoring captures each cache's kinds from its own seeded model and batch size,
+    # so on the cached networks it reproduces the caches exactly
+    individual = parse_individual(text)
+    captures = [(1, list(KINDS)), (B, list(SUMMARY_CACHE_KINDS))]
+    live = holdout_scores([individual], "nb201", DATASET, NETS, captures=captures, progress=False)
+    np.testing.assert_allclose(live[0], scores, rtol=1e-5)
 
 
 def test_exported_proxy_computes_summaries_from_a_live_model(space, table, caches, tmp_path):

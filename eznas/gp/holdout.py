@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from eznas.benchmark.benchmarks import Benchmark, as_benchmark, open_benchmark
 from eznas.data import make_batches
 from eznas.gp import checkpoint as ck
-from eznas.gp.fitness import cache_group, pair_attrs, task_indices
+from eznas.gp.fitness import cache_group, task_indices
 from eznas.gp.individual import Individual, combined_scores, parse_individuals
 from eznas.gp.program import BlockSet, Program, evaluate
 from eznas.gp.run import Run
@@ -42,7 +42,7 @@ def holdout_scores(
     indices: Sequence[int],
     *,
     seed: int = 0,
-    batch_size: int = 1,
+    captures: Sequence[tuple[int, Sequence[str] | None]] = ((1, None),),
     to_scalar: str = "mean",
     pattern: str | None = None,
     chunk: int = 25,
@@ -50,7 +50,10 @@ def holdout_scores(
 ) -> np.ndarray:
     """Scores (individuals, networks) of held-out networks, built and captured as the
     collector does (``pattern`` defaults to the space's); ``indices`` are rows of the
-    benchmark's table. Rank-combined individuals are ranked among these networks."""
+    benchmark's table. ``captures`` lists (batch size, kinds it provides or None for all),
+    one per cache of a task pair (raw B = 1 beside summaries at B = 16): each is captured
+    from its own freshly seeded model, as each cache was. Rank-combined individuals are
+    ranked among these networks."""
     by_op: dict[str, dict[str, Program]] = {}
     for ind in individuals:
         for c in ind.components:
@@ -58,7 +61,14 @@ def holdout_scores(
     kinds = sorted({k for programs in by_op.values() for p in programs.values() for k in p.kinds})
     bench = as_benchmark(benchmark)
     pattern = pattern or bench.space.block_pattern
-    batches = make_batches(dataset, batch_size, seed, bench.data_dir)
+    plan = []  # (batches, kinds) per capture, each kind from the first capture providing it
+    for size, provided in captures:
+        mine = [k for k in kinds if (provided is None or k in provided)]
+        kinds = [k for k in kinds if k not in mine]
+        if mine:
+            plan.append((make_batches(dataset, size, seed, bench.data_dir), mine))
+    if kinds:
+        raise ValueError(f"no capture provides the kinds {', '.join(kinds)}")
     parts: dict[str, list[np.ndarray]] = {}
     params: list[float] = []
     meter = tqdm(
@@ -67,9 +77,13 @@ def holdout_scores(
     for start in range(0, len(indices), chunk):
         stats = []
         for i in indices[start : start + chunk]:
-            torch.manual_seed(seed)  # the collector's weight seed
-            model = bench.space.build(bench.table.arch(int(i)), dataset)
-            stats.append(collect_model(model, batches, pattern, kinds))
+            blocks: list[dict] = []
+            for batches, mine in plan:
+                torch.manual_seed(seed)  # the collector's weight seed
+                model = bench.space.build(bench.table.arch(int(i)), dataset)
+                part = collect_model(model, batches, pattern, mine)
+                blocks = [a | b for a, b in zip(blocks, part, strict=True)] if blocks else part
+            stats.append(blocks)
             params.append(count_params(model))
             meter.update()
         blocks = BlockSet.from_blocks(stats)
@@ -133,12 +147,16 @@ def run_holdout_test(
     task_best = run.choose("task")[0]
     texts = list(dict.fromkeys([final, *hall_of_fame, task_best]))
     exclude: dict[str, list[int]] = {}
-    attrs = {}
+    attrs: dict = {}
     for entry in config.caches:
-        attrs = pair_attrs(entry)
         with open_cache(cache_group(entry)[0]) as cache:
+            attrs = dict(cache.attrs)
             chosen = task_indices(cache.networks(), config.n_task, config.seed)
             exclude.setdefault(attrs["dataset"], []).extend(int(i) for i in chosen)
+    captures = []  # every pair is collected alike: the first pair's caches say how
+    for member in cache_group(config.caches[0]):
+        with open_cache(member) as cache:
+            captures.append((int(cache.attrs["batch_size"]), list(cache.kinds)))
     if not isinstance(benchmark, Benchmark):
         benchmark = open_benchmark(benchmark or attrs.get("benchmark", attrs["space"]), data_dir)
     report = holdout_report(
@@ -149,7 +167,7 @@ def run_holdout_test(
         n,
         seed=int(attrs["seed"]),
         default=config.aggregate,
-        batch_size=int(attrs["batch_size"]),
+        captures=captures,
         to_scalar=config.to_scalar,
         pattern=attrs["pattern"],
         **options,
