@@ -382,7 +382,8 @@ EVOLVE_HELP = {
     "components": "most block programs per individual; more than 1 combines them by log-rank",
     "net_ops": "network ops the evolution may choose per component (mean, sum, amax, amin, "
     "std, min_step, max_step, last_first, first, last); none: --aggregate for every program",
-    "complexity": "complexity terms an individual may add to its rank combination: params",
+    "terms": "network terms an individual may add to its rank combination: params or any "
+    "library proxy (naswot, synflow...)",
     "validation_split": "fraction of task networks kept out of fitness, used only by "
     "export --select validation",
 }

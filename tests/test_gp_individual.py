@@ -16,14 +16,15 @@ TEXT = "min_step:eig_entropy(gram_channel(T4_D)) ; mean:l2(T3G_D) ; @params"
 def test_text_round_trip_and_errors():
     ind = parse_individual(TEXT)
     assert [c.aggregate for c in ind.components] == ["min_step", "mean"]
-    assert ind.complexity == ("params",) and ind.size == 3
+    assert ind.terms == ("params",) and ind.size == 3
     assert ind.text() == TEXT
     classic = parse_individual("mul(T3, T3G_D)", default="sum")
     assert classic.components[0].aggregate == "sum" and classic.text("sum") == "mul(T3, T3G_D)"
     with pytest.raises(ValueError, match="median"):
         parse_individual("median:l2(T3)")
-    with pytest.raises(ValueError, match="@flops"):
-        parse_individual("l2(T3) ; @flops")
+    assert parse_individual("l2(T3) ; @naswot").terms == ("naswot",)  # a library proxy
+    with pytest.raises(ValueError, match="@nope"):
+        parse_individual("l2(T3) ; @nope")
     with pytest.raises(ValueError, match="no program"):
         parse_individual("@params")
 
@@ -55,11 +56,12 @@ def config(caches, generations=2) -> EvolveConfig:
     return EvolveConfig(
         caches=caches, population=8, generations=generations, seed=3, per_pair=6, n_task=6,
         hall_of_fame=4, components=3, net_ops=["mean", "min_step", "last_first"],
-        complexity=["params"],
+        terms=["params", "synflow"],
     )  # fmt: skip
 
 
-def test_multi_component_run_resumes_exactly_and_tests_held_out(caches, tmp_path):
+def test_multi_component_run_resumes_exactly_and_tests_held_out(caches, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the @synflow term's scores go to ./score_cache
     whole = evolve(config(caches), tmp_path / "whole", verbose=False)
     assert config(caches).multi is not False and whole.generation == 2
     individuals = [whole.individual("final"), *(whole.individual(k) for k in range(2))]
@@ -76,6 +78,8 @@ def test_multi_component_run_resumes_exactly_and_tests_held_out(caches, tmp_path
     report = whole.test(8, progress=False)
     rows = report["datasets"][DATASET]
     assert len(rows) >= 1 and all(r["n"] == 8 for r in rows.values())
+    terms = {t for text, _ in whole.hall_of_fame for t in parse_individual(text).terms}
+    assert terms <= {"params", "synflow"}
 
 
 def test_validation_networks_never_enter_fitness(caches, tmp_path):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from eznas.gp.fitness import TaskSpec
-from eznas.gp.individual import COMPLEXITY
 from eznas.gp.network import get_net_op
 from eznas.gp.program import AGGREGATIONS, TO_SCALAR
+from eznas.gp.terms import PARAMS, check_term
 
 
 @dataclass
@@ -34,7 +34,7 @@ class EvolveConfig:
     needs_values: bool = False  # reject programs blind to tensor values (shape counters)
     components: int = 1  # most block programs per individual; > 1 combines them by log-rank
     net_ops: list[str] = field(default_factory=list)  # network ops to evolve; [] = aggregate
-    complexity: list[str] = field(default_factory=list)  # terms individuals may add: params
+    terms: list[str] = field(default_factory=list)  # network terms to add: params, proxies
     validation_split: float = 0.0  # task networks kept out of fitness, to choose the export
     jobs: int = 1
     scheduler: str | None = None
@@ -55,17 +55,16 @@ class EvolveConfig:
             raise ValueError(f"components must be in 1..8, got {self.components}")
         for op in self.net_ops:
             get_net_op(op)
-        unknown = sorted(set(self.complexity) - set(COMPLEXITY))
-        if unknown:
-            raise ValueError(f"complexity term {unknown[0]!r}; allowed: {', '.join(COMPLEXITY)}")
+        for term in self.terms:
+            check_term(term)
         if self.cxpb + self.mutpb > 1:
             raise ValueError(f"cxpb + mutpb must be <= 1, got {self.cxpb} + {self.mutpb}")
 
     @property
     def multi(self) -> bool:
-        """Individuals of components (with evolved network ops or complexity terms) rather
+        """Individuals of components (with evolved network ops or network terms) rather
         than EZNAS's single program under the fixed ``aggregate``."""
-        return self.components > 1 or bool(self.net_ops) or bool(self.complexity)
+        return self.components > 1 or bool(self.net_ops) or bool(self.terms)
 
     def spec(self) -> TaskSpec:
         return TaskSpec(
@@ -74,4 +73,5 @@ class EvolveConfig:
             self.seed,
             to_scalar=self.to_scalar,
             aggregate=self.aggregate,
+            terms=tuple(t for t in self.terms if t != PARAMS),
         )

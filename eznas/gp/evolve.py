@@ -45,14 +45,14 @@ from eznas.gp.run import Run
 
 class Components(list):
     """A multi-component individual for DEAP: component trees, each with its network op as
-    ``.aggregate``, and the complexity terms; its text is the ``Individual`` text."""
+    ``.aggregate``, and the network terms; its text is the ``Individual`` text."""
 
-    def __init__(self, trees=(), complexity=()):
+    def __init__(self, trees=(), terms=()):
         super().__init__(trees)
-        self.complexity = list(complexity)
+        self.terms = list(terms)
 
     def __str__(self) -> str:
-        parts = [f"{t.aggregate}:{t}" for t in self] + [f"@{c}" for c in self.complexity]
+        parts = [f"{t.aggregate}:{t}" for t in self] + [f"@{c}" for c in self.terms]
         return SEPARATOR.join(parts)
 
     def __eq__(self, other) -> bool:  # the hall of fame's similarity test
@@ -129,7 +129,7 @@ class Evolver:
         """Runs on every shape group and gives finite, non-constant scores on the validation
         networks; with ``needs_values`` the scores must also change when every statistic is
         replaced by noise of the same shape (else the program only counts shapes: that is
-        what the ``@params`` complexity term is for)."""
+        what the ``@params`` term is for)."""
         text, cfg = f"{aggregate}:{tree}", self.config
         if text not in self._valid:
             program = compile_tree(tree)
@@ -175,9 +175,9 @@ class Evolver:
         raise RuntimeError("found no valid random component in 10,000 tries")
 
     def random_individual(self):
-        """1..components random valid components, each complexity term with probability 1/2."""
+        """1..components random valid components, each network term with probability 1/2."""
         size = random.randint(1, self.config.components)
-        terms = [t for t in self.config.complexity if random.random() < 0.5]
+        terms = [t for t in self.config.terms if random.random() < 0.5]
         return creator.EZNASComponents([self.random_component() for _ in range(size)], terms)
 
     # ------------------------------------------------------------ variation of components
@@ -192,7 +192,7 @@ class Evolver:
 
     def mutate_components(self, ind):
         """One of: a component's subtree, its network op, a component added or removed, a
-        complexity term toggled."""
+        network term toggled."""
         cfg, roll = self.config, random.random()
         i = random.randrange(len(ind))
         if roll < 0.6:
@@ -203,9 +203,9 @@ class Evolver:
             ind.append(self.random_component())
         elif roll < 0.95 and len(ind) > 1:
             del ind[i]
-        elif cfg.complexity:
-            term = random.choice(cfg.complexity)
-            ind.complexity = sorted(set(ind.complexity) ^ {term})
+        elif cfg.terms:
+            term = random.choice(cfg.terms)
+            ind.terms = sorted(set(ind.terms) ^ {term})
         return (ind,)
 
     def offspring(self, population: list) -> list:
@@ -310,7 +310,7 @@ def _restore(texts: list[str], fitness: list, config: EvolveConfig, pset) -> lis
                 tree = creator.EZNASIndividual(gp.PrimitiveTree.from_string(c.program.text, pset))
                 tree.aggregate = c.aggregate
                 trees.append(tree)
-            ind = creator.EZNASComponents(trees, parsed.complexity)
+            ind = creator.EZNASComponents(trees, parsed.terms)
         else:
             ind = creator.EZNASIndividual(gp.PrimitiveTree.from_string(text, pset))
         ind.fitness.values = (-np.inf if f is None else f,)

@@ -26,6 +26,7 @@ import numpy as np
 from eznas.errors import BadFileError
 from eznas.gp.individual import Individual, combined_scores, parse_individuals
 from eznas.gp.program import BlockSet, Program, evaluate
+from eznas.gp.terms import term_values
 from eznas.metrics import kendall
 from eznas.runtime import ALL_KINDS
 
@@ -44,6 +45,7 @@ class TaskSpec:
     kinds: tuple[str, ...] | None = None
     to_scalar: str = "mean"
     aggregate: str = "mean"
+    terms: tuple[str, ...] = ()  # network terms beyond @params, scored by the library
 
 
 @dataclass
@@ -54,11 +56,11 @@ class TaskPair:
     indices: np.ndarray  # benchmark indices of the task networks
     accuracy: np.ndarray
     blocks: BlockSet
-    params: np.ndarray  # millions, per network: the complexity term ``@params``
+    terms: dict[str, np.ndarray]  # network term (``params``, library proxies) -> per network
 
-    def terms(self, positions: Sequence[int]) -> dict[str, np.ndarray]:
-        """The complexity terms of the networks at ``positions``."""
-        return {"params": self.params[np.asarray(positions)]}
+    def term_values(self, positions: Sequence[int]) -> dict[str, np.ndarray]:
+        """The network terms of the networks at ``positions``."""
+        return {name: values[np.asarray(positions)] for name, values in self.terms.items()}
 
 
 def pair_name(attrs: dict) -> str:
@@ -129,9 +131,11 @@ def load_pair(
     kinds: Sequence[str] | None = None,
     n_task: int = 80,
     seed: int = 0,
+    terms: Sequence[str] = (),
 ) -> TaskPair:
     """Statistics of ``indices`` (default: the task networks) from one cache or a group of
-    caches of the same networks (see ``cache_group``); ``kinds`` None loads every kind held."""
+    caches of the same networks (see ``cache_group``); ``kinds`` None loads every kind held;
+    ``terms`` are library proxies scored on the same networks (``params`` always is)."""
     from eznas.stats import open_cache
 
     caches = []
@@ -150,9 +154,17 @@ def load_pair(
             raise BadFileError(f"{path} holds no {', '.join(lacking)}")
         meta = [first.meta(i) for i in indices]
         accuracy = np.array([m["accuracy"] for m in meta], dtype=float)
-        params = np.array([m["params"] for m in meta], dtype=float)
+        attrs = first.attrs
+        values = term_values(
+            terms,
+            attrs.get("benchmark", attrs["space"]),
+            attrs["dataset"],
+            int(attrs["seed"]),
+            [m["arch"] for m in meta],
+            np.array([m["params"] for m in meta], dtype=float),
+        )
         blocks = BlockSet.build(lambda kind: held[kind].read(kind, indices), kinds)
-        return TaskPair(pair_name(dict(first.attrs)), np.asarray(indices), accuracy, blocks, params)
+        return TaskPair(pair_name(dict(attrs)), np.asarray(indices), accuracy, blocks, values)
     finally:
         for cache in caches:
             cache.close()
@@ -166,7 +178,7 @@ def load_task(spec: TaskSpec) -> list[TaskPair]:
     if spec not in _LOADED:
         _LOADED.clear()
         _LOADED[spec] = [
-            load_pair(p, None, spec.kinds, spec.n_task, spec.seed) for p in spec.caches
+            load_pair(p, None, spec.kinds, spec.n_task, spec.seed, spec.terms) for p in spec.caches
         ]
     return _LOADED[spec]
 
@@ -203,7 +215,7 @@ def scores_on(
     for op, programs in by_op.items():
         values = evaluate(list(programs.values()), blocks, to_scalar, op)
         component_scores.update(zip(programs, values, strict=True))
-    return combined_scores(individuals, component_scores, pair.terms(positions))
+    return combined_scores(individuals, component_scores, pair.term_values(positions))
 
 
 def min_kendall(

@@ -22,6 +22,7 @@ from eznas.gp.fitness import cache_group, task_indices
 from eznas.gp.individual import Individual, combined_scores, parse_individuals
 from eznas.gp.program import BlockSet, Program, evaluate
 from eznas.gp.run import Run
+from eznas.gp.terms import term_values
 from eznas.metrics import kendall, spearman
 from eznas.spaces.cost import count_params
 from eznas.stats import collect_model, open_cache
@@ -93,7 +94,10 @@ def holdout_scores(
                 parts.setdefault(text, []).append(row)
     meter.close()
     component_scores = {text: np.concatenate(rows) for text, rows in parts.items()}
-    return combined_scores(individuals, component_scores, {"params": np.array(params)})
+    names = sorted({t for ind in individuals for t in ind.terms})
+    archs = [bench.table.arch(int(i)) for i in indices]
+    terms = term_values(names, bench, dataset, seed, archs, np.array(params))
+    return combined_scores(individuals, component_scores, terms)
 
 
 def holdout_report(

@@ -3,8 +3,9 @@
 AZ-NAS, VKDNW's aggregated form and TE-NAS do not add their components: they rank the
 networks by each component and sum log(rank / n), so no component's scale dominates and a
 network must be good on every axis. An individual here is up to k such components, each a
-block program with its own network op (``eznas.gp.network``), plus optional complexity
-terms (``params``), combined the same way. Its text, which run folders store, is
+block program with its own network op (``eznas.gp.network``), plus optional network terms
+(``@params``, or a library proxy as ``@naswot``: ``eznas.gp.terms``), combined the same
+way. Its text, which run folders store, is
 
     min_step:eig_entropy(gram_channel(T4_D)) ; mean:l2(T3G_D) ; @params
 
@@ -22,11 +23,10 @@ from scipy.stats import rankdata
 
 from eznas.gp.network import get_net_op
 from eznas.gp.program import Program, compile_tree, make_pset
+from eznas.gp.terms import check_term
 from eznas.runtime import ALL_KINDS
 
 SEPARATOR = " ; "
-COMPLEXITY = ("params",)
-"""Complexity terms an individual may add, read from each network's statistics."""
 
 
 @dataclass(frozen=True)
@@ -47,29 +47,24 @@ class Component:
 @dataclass(frozen=True)
 class Individual:
     components: tuple[Component, ...]
-    complexity: tuple[str, ...] = ()
+    terms: tuple[str, ...] = ()
 
     def text(self, default: str | None = None) -> str:
         parts = [c.text(default) for c in self.components]
-        return SEPARATOR.join([*parts, *(f"@{t}" for t in self.complexity)])
+        return SEPARATOR.join([*parts, *(f"@{t}" for t in self.terms)])
 
     @property
     def size(self) -> int:
-        """Terms the rank combination sums (components and complexity terms)."""
-        return len(self.components) + len(self.complexity)
+        """Terms the rank combination sums (components and network terms)."""
+        return len(self.components) + len(self.terms)
 
 
 def parse_individual(text: str, default: str = "mean", pset=None) -> Individual:
     """An individual from its text; a bare tree takes the network op ``default``."""
-    components, complexity = [], []
+    components, terms = [], []
     for part in (p.strip() for p in text.split(SEPARATOR.strip())):
         if part.startswith("@"):
-            if part[1:] not in COMPLEXITY:
-                raise ValueError(
-                    f"unknown complexity term {part!r}; allowed: "
-                    + ", ".join("@" + c for c in COMPLEXITY)
-                )
-            complexity.append(part[1:])
+            terms.append(check_term(part[1:]))
             continue
         head, colon, tree = part.partition(":")
         aggregate, tree = (head, tree) if colon else (default, part)
@@ -77,7 +72,7 @@ def parse_individual(text: str, default: str = "mean", pset=None) -> Individual:
         components.append(Component(compile_tree(tree.strip(), pset), aggregate))
     if not components:
         raise ValueError(f"individual {text!r} has no program component")
-    return Individual(tuple(components), tuple(complexity))
+    return Individual(tuple(components), tuple(terms))
 
 
 def parse_individuals(texts: Iterable[str], default: str = "mean") -> list[Individual]:
@@ -103,7 +98,7 @@ def combined_scores(
     rows = []
     for ind in individuals:
         parts = [component_scores[c.text()] for c in ind.components]
-        parts += [terms[t] for t in ind.complexity]
+        parts += [terms[t] for t in ind.terms]
         stack = np.vstack(parts)
         if not np.isfinite(stack).all():
             rows.append(np.full(stack.shape[1], np.nan))

@@ -200,7 +200,7 @@ class Run:
         )
 
     def individual(self, select: Select = 0) -> Individual:
-        """The chosen individual: its components (program and network op) and complexity
+        """The chosen individual: its components (program and network op) and network
         terms (a classic run's is one program under the run's ``aggregate``)."""
         return parse_individual(self.choose(select)[0], self.config.aggregate)
 
