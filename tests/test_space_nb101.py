@@ -6,6 +6,7 @@ import torch
 
 from eznas.benchmark.benchmarks import open_benchmark
 from eznas.benchmark.nb101 import nb101_entries
+from eznas.proxies import PROXIES
 from eznas.spaces import get_space
 from eznas.spaces.nb101 import format_arch, parse_arch
 from eznas.spaces.table import TableSpace
@@ -146,3 +147,16 @@ def test_block_finder_counts_conv_bn_relu_blocks(space, arch, blocks):
     torch.manual_seed(0)
     model = space.build(arch, "cifar10")
     assert len(find_blocks(model, torch.randn(2, 3, 32, 32), space.block_pattern)) == blocks
+
+
+def test_skip_and_degree_count_bypassed_vertices_of_the_cell(space):
+    # Edges 0>1 0>2 0>3 1>2 2>3: 0>2 bypasses vertex 1, 0>3 bypasses vertices 1 and 2.
+    arch = "in-c3-c3-out|0111.0010.0001.0000"
+    skip, degree = PROXIES["skip"], PROXIES["degree"]
+    assert skip.score(None, arch=arch, space=space) == pytest.approx(3 / 5)
+    assert degree.score(None, arch=arch, space=space) == 2 + 3
+    assert skip.score(None, arch="in-out|01.00", space=space) == 0.0
+    relabelled = relabel(INCEPTION, np.random.default_rng(1))
+    assert degree.score(None, arch=relabelled, space=space) == degree.score(
+        None, arch=INCEPTION, space=space
+    )

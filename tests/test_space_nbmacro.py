@@ -7,6 +7,7 @@ import torch
 from eznas.benchmark import load_table
 from eznas.benchmark.benchmarks import open_benchmark
 from eznas.benchmark.nbmacro import nbmacro_entries
+from eznas.proxies import PROXIES
 from eznas.spaces import get_space
 from eznas.stats import find_blocks
 
@@ -114,3 +115,9 @@ def test_block_finder_counts_conv_bn_relu_blocks(space, arch, blocks):
     assert space.block_pattern == "cbr"
     assert len(found) == blocks
     assert all(b.conv.module.weight.dim() == 4 for b in found)
+
+
+def test_cell_graph_proxies_refuse_the_macro_space(space):
+    for name in ("skip", "degree"):
+        with pytest.raises(ValueError, match="space 'nbmacro' has none"):
+            PROXIES[name].score(None, arch="02012100", space=space)
