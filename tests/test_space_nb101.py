@@ -123,6 +123,7 @@ def test_sample_mutate_crossover_are_seeded_and_valid(space):
 def test_open_benchmark_restricts_to_the_reference_cells():
     bench = open_benchmark("nb101")
     assert isinstance(bench.space, TableSpace) and bench.space.name == "nb101"
+    assert bench.space.block_pattern == "cbr"  # the restricted space keeps the base's
     assert len(bench.table) == len(bench.space) == 292  # 500 keys, 292 distinct cells
     assert len({bench.space.key(a) for a in bench.table.archs()}) == 292
     arch, best = bench.table.optimum("cifar10")
