@@ -117,7 +117,10 @@ def test_block_finder_counts_conv_bn_relu_blocks(space, arch, blocks):
     assert all(b.conv.module.weight.dim() == 4 for b in found)
 
 
-def test_cell_graph_proxies_refuse_the_macro_space(space):
+def test_space_specific_proxies_refuse_the_macro_space(space):
     for name in ("skip", "degree"):
         with pytest.raises(ValueError, match="space 'nbmacro' has none"):
             PROXIES[name].score(None, arch="02012100", space=space)
+    x = torch.zeros(2, 3, 32, 32)
+    with pytest.raises(ValueError, match="published for nb201, nb101 only"):
+        PROXIES["epsilon"].score(space.build("02012100", "cifar10"), x, space=space)
