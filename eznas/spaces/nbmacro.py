@@ -105,7 +105,11 @@ def choice_block(digit: str, c_in: int, c_out: int, stride: int) -> nn.Module:
 
 
 class MacroNetwork(nn.Module):
-    """Stem CBR (32), the 8 choice blocks in three stages, 1x1 CBR (1280), pool, linear."""
+    """Stem CBR (32), the 8 choice blocks in three stages, 1x1 CBR (1280), pool, linear.
+
+    The choice blocks are ``cells`` after the stem, the trunk layout (``stem`` + ``cells``)
+    that lossslope reads its stage maps from, as in the NB201 and NB101 networks.
+    """
 
     def __init__(self, arch: str, num_classes: int = 10):
         super().__init__()
@@ -117,13 +121,13 @@ class MacroNetwork(nn.Module):
             for i in range(n):
                 blocks.append(choice_block(next(digits), c_in, c_out, 2 if i == 0 else 1))
                 c_in = c_out
-        self.blocks = nn.Sequential(*blocks)
+        self.cells = nn.Sequential(*blocks)
         self.head = nn.Sequential(*conv_bn(c_in, HEAD_CHANNELS, 1), nn.ReLU(inplace=True))
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(HEAD_CHANNELS, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.pool(self.head(self.blocks(self.stem(x))))
+        out = self.pool(self.head(self.cells(self.stem(x))))
         return self.classifier(out.flatten(1))
 
 
