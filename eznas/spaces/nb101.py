@@ -196,12 +196,14 @@ class NB101Space(SearchSpace):
         raise RuntimeError(f"no valid NB101 cell in {TRIES} random draws")
 
     def mutate(self, arch: str, rng: np.random.Generator) -> str:
-        """Flip one edge or change one op of the padded cell, until a different valid cell.
+        """Flip one edge or change one op of the padded cell, until a valid cell of another
+        key (an isomorphic relabelling would be the same network again).
 
         Some cells have no such neighbour (input -> output alone needs two new edges to
         gain a vertex), so after a third of the tries two decisions change, then three.
         """
         arch = self.validate(arch)
+        parent = self.key(arch)
         base_matrix, base_ops = padded(arch)
         decisions = len(UPPER[0]) + MAX_VERTICES - 2
         for attempt in range(TRIES):
@@ -213,7 +215,7 @@ class NB101Space(SearchSpace):
                     v = int(d) - len(UPPER[0]) + 1
                     ops[v] = str(rng.choice([op for op in OPS if op != ops[v]]))
             child = _try(matrix, ops)
-            if child is not None and child != arch:
+            if child is not None and self.key(child) != parent:
                 return child
         raise RuntimeError(f"no valid NB101 mutant of {arch!r} in {TRIES} tries")
 
