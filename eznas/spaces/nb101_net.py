@@ -23,7 +23,7 @@ CELLS_PER_STACK = 3
 def conv_bn_relu(c_in: int, c_out: int, kernel: int) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=False),
-        nn.BatchNorm2d(c_out, eps=1e-5),
+        nn.BatchNorm2d(c_out, eps=1e-5, momentum=0.003),  # TF: epsilon 1e-5, decay 0.997
         nn.ReLU(inplace=False),
     )
 
