@@ -23,6 +23,7 @@ class TableSpace(SearchSpace):
             raise ValueError("a table space needs at least one arch")
         self.base = base
         self.name = base.name
+        self.block_pattern = base.block_pattern
         self._archs = [base.validate(a) for a in archs]
         self._index = {a: i for i, a in enumerate(self._archs)}
         self._codes = np.stack([base.encode(a) for a in self._archs])

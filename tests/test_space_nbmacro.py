@@ -1,0 +1,126 @@
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from eznas.benchmark import load_table
+from eznas.benchmark.benchmarks import open_benchmark
+from eznas.benchmark.nbmacro import nbmacro_entries
+from eznas.proxies import PROXIES
+from eznas.spaces import get_space
+from eznas.stats import find_blocks
+
+
+@pytest.fixture(scope="module")
+def space():
+    return get_space("nbmacro")
+
+
+@pytest.fixture(scope="module")
+def entries():
+    return nbmacro_entries()
+
+
+def count(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def meta_params(space, arch: str) -> int:
+    """Parameter count of a model built on the meta device (no memory, no init: fast)."""
+    with torch.device("meta"):
+        return count(space.build(arch, "cifar10"))
+
+
+def test_params_exact_on_a_seeded_sample(space, entries):
+    archs = list(space)
+    for i in np.random.default_rng(0).choice(len(archs), size=200, replace=False):
+        arch = archs[i]
+        assert meta_params(space, arch) == entries[arch]["params"], arch
+
+
+def test_enumeration_is_the_table_and_validate_round_trips(space):
+    archs = list(space)
+    assert len(archs) == len(set(archs)) == len(space) == 6561
+    table = load_table("nbmacro")
+    assert table.archs() == archs
+    assert all(space.validate(a) == a for a in archs[::97])
+    assert space.encode("02012100").tolist() == [0, 2, 0, 1, 2, 1, 0, 0]
+
+
+@pytest.mark.parametrize(
+    ("bad", "quoted"),
+    [
+        ("0201210", "'0201210' has 7 characters"),
+        ("020121000", "9 characters"),
+        ("02012300", "'3' at position 5"),
+        ("0201x100", "'x' at position 4"),
+        (2012100, "must be a string"),
+    ],
+)
+def test_bad_archs_are_refused_quoting_the_bad_part(space, bad, quoted):
+    with pytest.raises(ValueError, match=quoted):
+        space.validate(bad)
+
+
+def test_sample_mutate_crossover_are_seeded_and_valid(space):
+    def run(seed):
+        rng = np.random.default_rng(seed)
+        samples = [space.sample(rng) for _ in range(100)]
+        mutants = [space.mutate(a, rng) for a in samples]
+        children = [space.crossover(a, b, rng) for a, b in itertools.pairwise(samples)]
+        return samples, mutants, children
+
+    samples, mutants, children = run(0)
+    assert run(0) == (samples, mutants, children)
+    assert len(set(samples)) > 95
+    for arch, mutant in zip(samples, mutants, strict=True):
+        assert space.validate(mutant) == mutant
+        assert sum(a != b for a, b in zip(arch, mutant, strict=True)) == 1
+    for (a, b), child in zip(itertools.pairwise(samples), children, strict=True):
+        assert all(c in (x, y) for c, x, y in zip(child, a, b, strict=True))
+
+
+def test_key_merges_moved_identities_and_the_file_agrees(space, entries):
+    assert space.key("10" + "201" + "001") == space.key("10" + "210" + "010") == "10210010"
+    assert space.key("12" + "012" + "000") != space.key("12" + "021" + "000")  # order kept
+    assert space.key("00" + "000" + "000") != space.key("01" + "000" + "000")
+    groups: dict[str, set[float]] = {}
+    for arch, entry in entries.items():
+        groups.setdefault(space.key(arch), set()).add(entry["mean_acc"])
+    # The benchmark trained each distinct network once: equal keys, equal accuracy.
+    assert len(groups) == 3969
+    assert all(len(accs) == 1 for accs in groups.values())
+
+
+def test_open_benchmark_covers_the_whole_space():
+    bench = open_benchmark("nbmacro")
+    assert bench.space.name == "nbmacro" and len(bench.space) == 6561
+    assert type(bench.space).__name__ == "NBMacroSpace"
+    assert bench.datasets == ("cifar10",)
+    assert bench.table.accuracy("22212220", "cifar10") == pytest.approx(93.1267, abs=1e-4)
+    assert bench.table.optimum("cifar10")[1] == pytest.approx(93.1267, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("arch", "blocks"),
+    # Stem and head are one CBR each; MB blocks two (expand and depthwise; the projection
+    # is Conv-BN without ReLU); identities none (the strided ones are Conv-BN).
+    [("00000000", 2), ("10000000", 4), ("22212220", 16), ("11111111", 18)],
+)
+def test_block_finder_counts_conv_bn_relu_blocks(space, arch, blocks):
+    torch.manual_seed(0)
+    model = space.build(arch, "cifar10")
+    found = find_blocks(model, torch.randn(2, 3, 32, 32), space.block_pattern)
+    assert space.block_pattern == "cbr"
+    assert len(found) == blocks
+    assert all(b.conv.module.weight.dim() == 4 for b in found)
+
+
+def test_space_specific_proxies_refuse_the_macro_space(space):
+    for name in ("skip", "degree"):
+        with pytest.raises(ValueError, match="space 'nbmacro' has none"):
+            PROXIES[name].score(None, arch="02012100", space=space)
+    x = torch.zeros(2, 3, 32, 32)
+    with pytest.raises(ValueError, match="published for nb201, nb101 only"):
+        PROXIES["epsilon"].score(space.build("02012100", "cifar10"), x, space=space)
