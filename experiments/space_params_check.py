@@ -19,7 +19,7 @@ from torch import nn
 
 from eznas.benchmark.nb101 import nb101_entries
 from eznas.benchmark.nbmacro import nbmacro_entries
-from eznas.proxies.cost import count_flops
+from eznas.spaces.cost import count_flops
 from eznas.spaces import get_space
 
 
