@@ -9,8 +9,10 @@ from torch import nn
 
 from eznas.benchmark.benchmarks import open_benchmark
 from eznas.benchmark.nb301 import load_nb301_reference
-from eznas.data import make_batches
+from eznas.data import data_batch, make_batches
+from eznas.proxies import get_proxy
 from eznas.proxies.cost import count_params
+from eznas.proxies.lossslope import stage_features
 from eznas.spaces import get_space
 from eznas.spaces.nb301 import parse_arch
 from eznas.spaces.table import TableSpace
@@ -186,3 +188,24 @@ def test_collector_runs_on_a_darts_network(nb301):
     )
     assert len(stats) == _hand_count(nb301, FIRST_ARCH)
     assert all(torch.isfinite(s["T4G_D"]).all() for s in stats)
+
+
+def test_lossslope_regresses_from_the_three_darts_stages(nb301):
+    x = make_batches("cifar10", batch_size=2, seed=0).D
+    maps = stage_features(nb301.build(FIRST_ARCH, "cifar10"), x)
+    assert [tuple(m.shape[1:]) for m in maps] == [(128, 32, 32), (256, 16, 16), (512, 8, 8)]
+
+
+@pytest.mark.parametrize("name", ["params", "flops", "synflow", "grad_norm", "naswot", "fisher"])
+def test_proxies_score_a_darts_network(nb301, name):
+    inputs, labels, _ = data_batch("cifar10", 8, 0)
+    torch.manual_seed(0)
+    model = nb301.build(FIRST_ARCH, "cifar10")
+    score = get_proxy(name).score(model, inputs, labels, seed=0, arch=FIRST_ARCH, space=nb301)
+    assert np.isfinite(score)
+
+
+@pytest.mark.parametrize("name", ["skip", "degree"])
+def test_nb201_cell_metrics_refuse_darts_archs(nb301, name):
+    with pytest.raises(ValueError, match="NB201 cells, not on space 'nb301'"):
+        get_proxy(name).score(None, arch=FIRST_ARCH, space=nb301)

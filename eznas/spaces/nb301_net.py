@@ -150,8 +150,14 @@ class DartsNetwork(nn.Module):
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_prev, num_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def stage_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The last cell output at each resolution (the maps LossSlope regresses from)."""
         s0 = s1 = self.stem(x)
+        stages: dict[int, torch.Tensor] = {}
         for cell in self.cells:
             s0, s1 = s1, cell(s0, s1)
-        return self.classifier(self.global_pooling(s1).flatten(1))
+            stages[s1.shape[-1]] = s1
+        return list(stages.values())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.global_pooling(self.stage_features(x)[-1]).flatten(1))
