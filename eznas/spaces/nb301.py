@@ -23,7 +23,7 @@ from torch import nn
 
 from eznas.data.datasets import dataset_info
 from eznas.spaces.base import SearchSpace, register_space
-from eznas.spaces.nb301_net import DartsNetwork
+from eznas.spaces.nb301_net import Cell, DartsNetwork
 
 OPS: tuple[str, ...] = (
     "max_pool_3x3",
@@ -38,11 +38,8 @@ CELLS = ("normal", "reduce")
 NODES = 4
 _TOKEN = re.compile(r"^([a-z_0-9]+)~(\d+)$")
 
-Cell = tuple[tuple[int, str], ...]
-"""Eight (input node, op) pairs, two per intermediate node, in canonical order."""
 
-
-def _check_cell(name: str, pairs: list[tuple[int, str]], where: str) -> Cell:
+def _check_cell(name: str, pairs: Cell, where: str) -> Cell:
     """Sort each node's two edges by input; ValueError (quoting ``where``) when invalid."""
     out: list[tuple[int, str]] = []
     for node in range(NODES):
@@ -137,7 +134,7 @@ def format_arch(normal: Cell, reduce: Cell) -> str:
     """The canonical arch string of two cells (edges sorted within each node)."""
     parts = []
     for name, pairs in zip(CELLS, (normal, reduce), strict=True):
-        cell = _check_cell(name, list(pairs), repr(pairs))
+        cell = _check_cell(name, pairs, repr(pairs))
         nodes = (cell[2 * n : 2 * n + 2] for n in range(NODES))
         body = "+".join("|" + "|".join(f"{op}~{src}" for src, op in node) + "|" for node in nodes)
         parts.append(f"{name}={body}")
@@ -165,7 +162,6 @@ class NB301Space(SearchSpace):
     """DARTS cells in NB301's 8-cell, 32-channel CIFAR network (not enumerable: ~10^18 archs)."""
 
     block_pattern = "rcb"
-    datasets = ("cifar10",)
 
     def validate(self, arch: str) -> str:
         return format_arch(*parse_arch(arch))
