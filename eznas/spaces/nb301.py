@@ -8,9 +8,12 @@ token per edge, nodes separated by ``+``, the two cells named::
 
 The two edges of a node are unordered (their sum does not depend on the order), so the
 canonical string lists them by input node. ``validate`` also accepts NASLib's compact
-encoding (the keys of NAS-Bench-Suite-Zero), ``[[(input, op_index) x 8], [...]]`` with op
-indices into ``OPS`` (NASLib's ``convert_compact_to_genotype`` order; every index but the
-max/avg pool pair is confirmed by the reference parameter counts, see ``nb301_net``).
+encoding (the keys of NAS-Bench-Suite-Zero), ``[[(input, op_index) x 8], [...]]``: pairs
+2k and 2k+1 feed node k+2, op indices point into ``OPS`` (the order of NASLib's
+``convert_compact_to_genotype``), input 0 is the older cell input. Checked against the
+reference: parameter counts match for all 725 archs, which pins every op index but the
+max/avg pool pair (both parameter-free); synflow agrees with the reference's at Spearman
+0.9999 as decoded and 0.66 with inputs 0 and 1 swapped. The pool order rests on NASLib's code.
 """
 
 from __future__ import annotations
