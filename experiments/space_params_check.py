@@ -19,8 +19,8 @@ from torch import nn
 
 from eznas.benchmark.nb101 import nb101_entries
 from eznas.benchmark.nbmacro import nbmacro_entries
-from eznas.spaces.cost import count_flops
 from eznas.spaces import get_space
+from eznas.spaces.cost import count_flops
 
 
 def macs(model: nn.Module, size: int = 32) -> int:

@@ -186,23 +186,37 @@ class Tracer:
         return record
 
     def match(self) -> list[Block]:
-        """Blocks of the last forward pass, in execution order."""
+        """Blocks of the last forward pass, in execution order.
+
+        A run of convs, each fed by the previous one, stands for the pattern's one conv and
+        is represented by its first: a separable conv (ReLU, depthwise, pointwise, BN, as in
+        DARTS) is one RCB whose conv is the depthwise one, which is how EZNAS treats
+        ReLU-Conv-Conv-BN in the NDS spaces ("ignoring the second convolution").
+        """
         producer: dict[int, Call] = {}
         blocks = []
         for call in self.calls:
             if isinstance(call.module, self.chain[-1]):
-                chain = [call]
+                chain, matched = [call], 1
                 for kind in reversed(self.chain[:-1]):
                     prev = producer.get(id(chain[0].input))
                     if prev is None or not isinstance(prev.module, kind):
                         break
                     chain.insert(0, prev)
-                if len(chain) == len(self.chain):
-                    by_type = {type(c.module): c for c in chain}
-                    names = tuple(c.name for c in chain)
-                    blocks.append(Block(names, by_type[nn.ReLU], by_type[nn.Conv2d]))
+                    matched += 1
+                    while kind is nn.Conv2d and _is_conv(producer.get(id(prev.input))):
+                        prev = producer[id(prev.input)]
+                        chain.insert(0, prev)
+                if matched == len(self.chain):
+                    relu = next(c for c in chain if isinstance(c.module, nn.ReLU))
+                    conv = next(c for c in chain if isinstance(c.module, nn.Conv2d))
+                    blocks.append(Block(tuple(c.name for c in chain), relu, conv))
             producer[id(call.output)] = call
         return blocks
+
+
+def _is_conv(call: Call | None) -> bool:
+    return call is not None and isinstance(call.module, nn.Conv2d)
 
 
 @contextmanager

@@ -141,7 +141,12 @@ def synthetic_targets(inputs: torch.Tensor, generator: torch.Generator) -> list[
 
 
 def stage_features(model: nn.Module, inputs: torch.Tensor) -> list[torch.Tensor]:
-    """The last feature map of each resolution stage of ``model.cells`` (NB201 trunk)."""
+    """The last feature map of each resolution stage: the model's own ``stage_features``
+    where its cells are not a chain (DARTS cells read the two previous cells), else those
+    of ``model.cells`` run in sequence after ``model.stem`` (NB201's trunk)."""
+    own = getattr(model, "stage_features", None)
+    if callable(own):
+        return own(inputs)
     cells = getattr(model, "cells", None)
     if cells is None or not hasattr(model, "stem"):
         raise ValueError(
