@@ -1,0 +1,154 @@
+"""Combined proxies: several proxies aggregated relative to the networks being compared.
+
+AZ-NAS, VKDNW's aggregated form, TE-NAS and FreeREA all turn per-network scores into a
+score that depends on the whole set compared (ranks, min-max normalisation), so a combo is
+not a per-network proxy: its components are scored (and cached) one network at a time and
+``aggregate`` combines the resulting networks x components matrix. A combo is named
+``combo:AGG(p1,p2,...)`` (e.g. ``combo:logrank(naswot,synflow)``) or by a registered alias
+(``az_nas``). Aggregators, higher is better throughout:
+
+- ``logrank`` sum over components of log(rank / n), AZ-NAS's non-linear aggregation: a
+  network must rank well on every component, one bad rank costs much more than a good one
+  gains.
+- ``ranksum`` sum of ranks (TE-NAS).
+- ``zsum`` FreeREA: each component min-max normalised over the set, summed, minus their
+  standard deviation (networks only one proxy likes are penalised).
+
+Ranks are scipy's average ranks. A NaN or -inf component score ranks below every finite
+one (as AZ-NAS's code maps NaN to -inf), so one failed component lowers a network's
+combined score without making it NaN. ``zsum`` instead leaves non-finite scores out of the
+normalisation and gives the network -inf.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import rankdata
+
+Aggregator = Callable[[np.ndarray], np.ndarray]
+AGGREGATORS: dict[str, Aggregator] = {}
+COMBOS: dict[str, str] = {}  # alias -> "combo:agg(...)"
+PREFIX = "combo:"
+_SPEC = re.compile(r"^([A-Za-z_]\w*)\((.*)\)$")
+
+
+def register_aggregator(name: str) -> Callable[[Aggregator], Aggregator]:
+    """Register ``fn(scores: networks x components) -> one value per network``."""
+
+    def add(fn: Aggregator) -> Aggregator:
+        if name in AGGREGATORS:
+            raise ValueError(f"aggregator {name!r} is already registered")
+        AGGREGATORS[name] = fn
+        return fn
+
+    return add
+
+
+def _ranks(scores: np.ndarray) -> np.ndarray:
+    """Average ranks (1 = worst) per column; NaN and -inf tie below every finite score."""
+    return rankdata(np.where(np.isnan(scores), -np.inf, scores), axis=0)
+
+
+@register_aggregator("logrank")
+def logrank(scores: np.ndarray) -> np.ndarray:
+    """AZ-NAS: sum over components of log(rank / n)."""
+    return np.log(_ranks(scores) / len(scores)).sum(axis=1)
+
+
+@register_aggregator("ranksum")
+def ranksum(scores: np.ndarray) -> np.ndarray:
+    """TE-NAS: sum of the components' ranks."""
+    return _ranks(scores).sum(axis=1)
+
+
+@register_aggregator("zsum")
+def zsum(scores: np.ndarray) -> np.ndarray:
+    """FreeREA: min-max normalised over the set, summed, minus the components' std."""
+    scores = np.where(np.isfinite(scores), scores, np.nan)
+    with np.errstate(all="ignore"):
+        low, high = np.nanmin(scores, axis=0), np.nanmax(scores, axis=0)
+        span = np.where(high > low, high - low, 1.0)
+        norm = (scores - low) / span
+        fitness = norm.sum(axis=1) - norm.std(axis=1)
+    return np.where(np.isfinite(fitness), fitness, -np.inf)
+
+
+@dataclass(frozen=True)
+class Combo:
+    """A parsed combo: its aggregator and component proxy names (no per-network score)."""
+
+    name: str
+    aggregator: str
+    components: tuple[str, ...]
+
+    def aggregate(self, scores: np.ndarray) -> np.ndarray:
+        """One value per network (row) of ``scores`` (networks x components)."""
+        scores = np.asarray(scores, dtype=float)
+        if scores.ndim != 2 or scores.shape[1] != len(self.components):
+            raise ValueError(
+                f"{self.name}: need a networks x {len(self.components)} score matrix, "
+                f"got shape {scores.shape}"
+            )
+        return AGGREGATORS[self.aggregator](scores)
+
+    def score(self, *args, **kwargs) -> float:
+        raise ValueError(
+            f"{self.name} is relative to the networks compared and has no per-network "
+            f"score; score its components {', '.join(self.components)} and aggregate them"
+        )
+
+
+def register_combo(alias: str, spec: str) -> None:
+    """Name the combo ``spec`` (``"combo:agg(a,b)"``) ``alias`` (checked when used)."""
+    if alias in COMBOS:
+        raise ValueError(f"combo {alias!r} is already registered")
+    COMBOS[alias] = spec
+
+
+def is_combo(name: str) -> bool:
+    return str(name).startswith(PREFIX) or name in COMBOS
+
+
+def parse_combo(name: str) -> Combo:
+    """The Combo named ``name``; a one-line ValueError names the bad part and the choices."""
+    from eznas.proxies.base import PROXIES, get_proxy
+
+    spec = COMBOS.get(name, name)
+    if not spec.startswith(PREFIX):
+        raise ValueError(f"{name!r} is not a combo: write 'combo:AGG(p1,p2,...)'")
+    match = _SPEC.match(spec[len(PREFIX) :].replace(" ", ""))
+    if not match:
+        raise ValueError(f"combo {spec!r} is not of the form 'combo:AGG(p1,p2,...)'")
+    aggregator, inner = match.groups()
+    if aggregator not in AGGREGATORS:
+        raise ValueError(
+            f"combo {spec!r}: unknown aggregator {aggregator!r}; "
+            f"allowed: {', '.join(sorted(AGGREGATORS))}"
+        )
+    components = tuple(inner.split(",")) if inner else ()
+    if len(components) < 2:
+        raise ValueError(f"combo {spec!r} needs at least two component proxies")
+    if len(set(components)) != len(components):
+        raise ValueError(f"combo {spec!r} repeats a component")
+    for component in components:
+        if is_combo(component) or component not in PROXIES and not component.endswith(".py"):
+            raise ValueError(
+                f"combo {spec!r}: {component!r} is not a per-network proxy; "
+                f"allowed: {', '.join(sorted(PROXIES))}"
+            )
+        get_proxy(component)
+    return Combo(name, aggregator, components)
+
+
+def aggregate(name: str, scores: np.ndarray) -> np.ndarray:
+    """Combo ``name`` of a networks x components score matrix (one value per network)."""
+    return parse_combo(name).aggregate(scores)
+
+
+register_combo("az_nas", "combo:logrank(az_expressivity,az_progressivity,az_trainability,flops)")
+register_combo("vkdnw_agg", "combo:logrank(vkdnw,jacob_cov,az_expressivity,az_trainability,flops)")
+register_combo("tenas", "combo:ranksum(tenas_ntk,tenas_regions)")
