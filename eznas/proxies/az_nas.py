@@ -23,6 +23,7 @@ which ranks the same in the combo.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -32,8 +33,10 @@ from torch import nn
 from eznas.proxies.base import register_proxy
 
 
-def kaiming_fanin_init(model: nn.Module, seed: int) -> None:
-    """Kaiming-normal (fan-in, ReLU) conv/linear weights, zero biases, BN weight 1 bias 0."""
+def kaiming_fanin_copy(model: nn.Module, seed: int) -> nn.Module:
+    """A copy of ``model`` re-initialised as the authors do: Kaiming-normal (fan-in, ReLU)
+    conv/linear weights, zero biases, BN weight 1 and bias 0 (the model itself is kept)."""
+    model = copy.deepcopy(model)
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for m in model.modules():
@@ -44,6 +47,7 @@ def kaiming_fanin_init(model: nn.Module, seed: int) -> None:
             elif isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine:
                 m.weight.fill_(1.0)
                 m.bias.zero_()
+    return model
 
 
 def gaussian_like(inputs: torch.Tensor, seed: int) -> torch.Tensor:
@@ -71,7 +75,7 @@ def spectral_entropy(feature: torch.Tensor) -> float:
 
 
 def _entropies(model: nn.Module, inputs: torch.Tensor, seed: int) -> list[float]:
-    kaiming_fanin_init(model, seed)
+    model = kaiming_fanin_copy(model, seed)
     model.train()
     with torch.no_grad():
         return [spectral_entropy(f) for f in block_features(model, gaussian_like(inputs, seed))]
@@ -108,7 +112,7 @@ def block_jacobian_norm(f_in: torch.Tensor, f_out: torch.Tensor, gen: torch.Gene
 @register_proxy("az_trainability", batch_size=64, needs_grad=True)
 def az_trainability(model: nn.Module, inputs: torch.Tensor, labels, *, seed: int = 0, **_) -> float:
     """AZ-NAS trainability: mean over blocks of 2 - s - 1/s, s a block Jacobian norm."""
-    kaiming_fanin_init(model, seed)
+    model = kaiming_fanin_copy(model, seed)
     model.train()
     x = gaussian_like(inputs, seed).requires_grad_(True)
     features = block_features(model, x)

@@ -95,11 +95,14 @@ class Combo:
             )
         return AGGREGATORS[self.aggregator](scores)
 
-    def score(self, *args, **kwargs) -> float:
-        raise ValueError(
+    def no_score_error(self) -> ValueError:
+        return ValueError(
             f"{self.name} is relative to the networks compared and has no per-network "
             f"score; score its components {', '.join(self.components)} and aggregate them"
         )
+
+    def score(self, *args, **kwargs) -> float:
+        raise self.no_score_error()
 
 
 def register_combo(alias: str, spec: str) -> None:
@@ -142,6 +145,16 @@ def parse_combo(name: str) -> Combo:
             )
         get_proxy(component)
     return Combo(name, aggregator, components)
+
+
+def scored_proxies(names: list[str] | tuple[str, ...]) -> list[str]:
+    """The per-network proxies behind ``names``: combos replaced by their components, once each."""
+    out: list[str] = []
+    for name in names:
+        for part in parse_combo(name).components if is_combo(name) else (name,):
+            if part not in out:
+                out.append(part)
+    return out
 
 
 def aggregate(name: str, scores: np.ndarray) -> np.ndarray:

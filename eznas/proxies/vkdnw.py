@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from eznas.proxies.az_nas import gaussian_like, kaiming_fanin_init
+from eznas.proxies.az_nas import gaussian_like, kaiming_fanin_copy
 from eznas.proxies.base import register_proxy
 
 SMOOTHING = 0.05
@@ -117,7 +117,7 @@ def spectrum_entropy(fisher: torch.Tensor) -> float:
 
 
 def _entropy(model: nn.Module, inputs: torch.Tensor, seed: int) -> float:
-    kaiming_fanin_init(model, seed)
+    model = kaiming_fanin_copy(model, seed)
     return spectrum_entropy(fisher_information(model, gaussian_like(inputs, seed)))
 
 

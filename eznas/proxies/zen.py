@@ -11,6 +11,7 @@ the batch variance of the clean pass, which is what the paper's formula uses.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -25,7 +26,9 @@ def _log(value: float) -> float:
     return math.log(value) if value > 0 else -math.inf  # vanished features: the worst score
 
 
-def gaussian_init(model: nn.Module, seed: int) -> None:
+def gaussian_copy(model: nn.Module, seed: int) -> nn.Module:
+    """A copy of ``model`` with N(0, 1) conv/linear weights, zero biases, BN weight 1 bias 0."""
+    model = copy.deepcopy(model)
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for m in model.modules():
@@ -36,6 +39,7 @@ def gaussian_init(model: nn.Module, seed: int) -> None:
             elif isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine:
                 m.weight.fill_(1.0)
                 m.bias.zero_()
+    return model
 
 
 def pre_pooling(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -48,7 +52,7 @@ def pre_pooling(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 @register_proxy("zen", batch_size=64)
 def zen(model: nn.Module, inputs: torch.Tensor, labels, *, seed: int = 0, **_) -> float:
     """Zen-score: log of the perturbed output change plus the BN log-std terms."""
-    gaussian_init(model, seed)
+    model = gaussian_copy(model, seed)
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(inputs.shape, generator=gen)
     eps = torch.randn(inputs.shape, generator=gen)
