@@ -106,11 +106,16 @@ def info_run(args: argparse.Namespace) -> int:
     from eznas.data import DATASETS, load_images
     from eznas.paths import DataNotFoundError, data_roots, find_data
     from eznas.proxies import PROXIES
+    from eznas.proxies.combo import AGGREGATORS, COMBOS
     from eznas.spaces import SPACES
 
     print("spaces:   " + ", ".join(sorted(SPACES)))
     print("datasets: " + ", ".join(DATASETS))
     print("proxies:  " + ", ".join(sorted(PROXIES)))
+    print(
+        f"combos:   {', '.join(sorted(COMBOS))}, or combo:AGG(p1,p2,...) with AGG in "
+        f"{', '.join(sorted(AGGREGATORS))}"
+    )
     print("shipped benchmarks: " + ", ".join(shipped_benchmarks()))
     print("data roots (in order): " + ", ".join(str(r) for r in data_roots(args.data)))
     try:
@@ -138,7 +143,7 @@ def correlate_options(parser: argparse.ArgumentParser) -> None:
         "--proxy",
         nargs="+",
         default=["params", "flops"],
-        help="proxy names or 'all' (default: params flops)",
+        help="proxy names, combos (az_nas, combo:logrank(p1,p2)) or 'all' (default: params flops)",
     )
     parser.add_argument("-n", type=int, default=1000, help="networks to sample (0 = all)")
     parser.add_argument("--seed", type=int, default=0)
@@ -257,8 +262,8 @@ def search_options(parser: argparse.ArgumentParser) -> None:
         "--proxy",
         nargs="+",
         default=None,
-        help="fitness proxies (several combine as FreeREA's metric), 'oracle' or an exported "
-        ".py file (default: the algorithm's own)",
+        help="fitness proxies (several combine as FreeREA's metric), a combo such as az_nas or "
+        "'combo:logrank(p1,p2)', 'oracle' or an exported .py file (default: the algorithm's own)",
     )
     parser.add_argument(
         "--time-budget",

@@ -114,8 +114,7 @@ def az_trainability(model: nn.Module, inputs: torch.Tensor, labels, *, seed: int
     """AZ-NAS trainability: mean over blocks of 2 - s - 1/s, s a block Jacobian norm."""
     model = kaiming_fanin_copy(model, seed)
     model.train()
-    x = gaussian_like(inputs, seed).requires_grad_(True)
-    features = block_features(model, x)
+    features = block_features(model, gaussian_like(inputs, seed))
     gen = torch.Generator().manual_seed(seed)
     scores = []
     for f_in, f_out in reversed(list(zip(features, features[1:], strict=False))):
