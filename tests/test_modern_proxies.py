@@ -234,3 +234,16 @@ def test_search_fitness_aggregates_over_everything_evaluated(space):
     assert fitness.tolist() == [expected[row[a]] for a in archs]
     with pytest.raises(ValueError, match="a combo must be the only fitness proxy"):
         SearchContext(space, rng, scorer, Budget(evaluations=3), ("az_nas", "params"))
+
+
+def test_inits_average_and_cache(tmp_path):
+    scorer = Scorer(SMALL, "cifar10", 0, cache=tmp_path / "s.sqlite", inits=2)
+    value = scorer(CONVS, "az_expressivity")
+    x, labels, _ = data_batch("cifar10", 64, 0)
+    direct = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        model = SMALL.build(CONVS, "cifar10")
+        direct.append(get_proxy("az_expressivity").score(model, x, labels, seed=seed))
+    assert value == pytest.approx(np.mean(direct))
+    assert scorer(CONVS, "az_expressivity") == value and scorer.hits == 1
