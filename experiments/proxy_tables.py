@@ -36,6 +36,12 @@ PUBLISHED = {
         "logsynflow": (0.63, 0.61, 0.60),
         "lossslope": (0.65, 0.64, 0.62),
         "epsilon": (0.70, 0.72, 0.67),
+        # issue 14's sources: AZ-NAS Table 2 and notebook, VKDNW Table 1, SWAP re-run
+        "az_nas": (0.741, 0.723, 0.710),
+        "vkdnw_agg": (0.750, 0.753, 0.743),
+        "zico": (0.589, 0.620, 0.614),
+        "swap": (0.634, 0.649, 0.610),
+        "tenas": (0.536, 0.537, 0.523),
     },
     "spearman": {
         "synflow": (0.74, 0.76, 0.75),
@@ -45,6 +51,7 @@ PUBLISHED = {
         "fisher": (0.36, 0.39, 0.33),
         "jacob_cov": (0.73, 0.71, 0.71),
         "flops": (0.75, 0.72, 0.69),
+        "meco": (0.89, float("nan"), float("nan")),  # the authors' CIFAR-10 figure only
     },
 }
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")

@@ -129,6 +129,8 @@ def info_run(args: argparse.Namespace) -> int:
     from eznas.data import DATASETS, load_images
     from eznas.paths import DataNotFoundError, data_roots
     from eznas.proxies import PROXIES
+    from eznas.proxies.combo import COMBOS
+    from eznas.ranks import AGGREGATORS
     from eznas.search import SEARCHES
     from eznas.spaces import SPACES
 
@@ -136,6 +138,10 @@ def info_run(args: argparse.Namespace) -> int:
     print("datasets: " + ", ".join(DATASETS))
     print("proxies:  " + ", ".join(sorted(PROXIES)))
     print("searches: " + ", ".join(sorted(SEARCHES)))
+    print(
+        f"combos:   {', '.join(sorted(COMBOS))}, or combo:AGG(p1,p2,...) with AGG in "
+        f"{', '.join(sorted(AGGREGATORS))}"
+    )
     print("shipped benchmarks: " + ", ".join(shipped_benchmarks()))
     print("data roots (in order): " + ", ".join(str(r) for r in data_roots(args.data)))
     for space, load in sorted(TABLES.items()):
@@ -158,7 +164,7 @@ info_options.run = info_run
 
 # ---------------------------------------------------------------- correlate
 CORRELATE_HELP = {
-    "proxies": "proxy names, exported .py files or 'all'",
+    "proxies": "proxy names, combos (az_nas, combo:logrank(p1,p2)), exported .py files or 'all'",
     "n": "networks to sample (0 = all)",
     "seed": "sample, data batch and weights",
     "jobs": "parallel worker processes",
@@ -245,8 +251,8 @@ SEARCH_HELP = {
     "algo": "search algorithm",
     "runs": "searches, one seed each",
     "seed": "first search seed",
-    "proxy": "fitness proxies (several combine as FreeREA's metric), 'oracle' or exported .py "
-    "files (default: the algorithm's own)",
+    "proxy": "fitness proxies (several combine as FreeREA's metric), a combo such as az_nas or "
+    "'combo:logrank(p1,p2)', 'oracle' or exported .py files (default: the algorithm's own)",
     "proxy_seed": "seed of the data batch and weight initialisations",
     "inits": "initialisations each score averages (default: the algorithm's)",
     "time_budget": "seconds of proxy computation per run (cold-equivalent)",

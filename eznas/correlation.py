@@ -19,6 +19,7 @@ from eznas.data import data_batch
 from eznas.metrics import COLUMNS, Correlation, correlate, spearman
 from eznas.paths import find_data
 from eznas.proxies import PROXIES, get_proxy
+from eznas.proxies.combo import aggregate, is_combo, scored_proxies
 from eznas.proxies.scoring import DEFAULT_CACHE, ScoreCache, Scorer
 
 
@@ -119,6 +120,21 @@ def _score_chunk(space, archs, dataset, proxy_names, seed, data_dir, cache_path,
     return scores, seconds, scorer.hits
 
 
+def _with_combos(
+    requested: list[str], scored: list[str], scores: np.ndarray, seconds: np.ndarray
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Score and seconds columns of the requested proxies; a combo aggregates its components
+    over the sampled networks and costs the sum of their seconds."""
+    column = {p: j for j, p in enumerate(scored)}
+    out_scores, out_seconds = {}, {}
+    for name in requested:
+        parts = get_proxy(name).components if is_combo(name) else (name,)
+        picked = scores[:, [column[p] for p in parts]]
+        out_scores[name] = aggregate(name, picked) if is_combo(name) else picked[:, 0]
+        out_seconds[name] = float(sum(seconds[column[p]] for p in parts))
+    return out_scores, out_seconds
+
+
 def run_correlation(
     benchmark: Benchmark | str = "nb201",
     dataset: str | None = None,
@@ -142,6 +158,7 @@ def run_correlation(
     names = sorted(PROXIES) if list(proxies) == ["all"] else list(proxies)
     for name in names:
         get_proxy(name)
+    requested, names = names, scored_proxies(names)  # combos: score their components
     bench = as_benchmark(benchmark)
     space, table, dataset, data_dir = (
         bench.space,
@@ -170,14 +187,15 @@ def run_correlation(
     meter.close()
     scores = np.concatenate([p[0] for p in parts])
     seconds = np.sum([p[1] for p in parts], axis=0) / len(archs)
+    scores, seconds = _with_combos(requested, names, scores, seconds)
     return CorrelationReport(
         space=space.id,
         dataset=dataset,
         seed=seed,
         indices=indices,
         accuracies=table.column(dataset)[indices],
-        scores={p: scores[:, j] for j, p in enumerate(names)},
-        seconds={p: float(seconds[j]) for j, p in enumerate(names)},
+        scores=scores,
+        seconds=seconds,
         input_source=source,
         cached=sum(p[2] for p in parts),
         cache=cache,

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from eznas.gp import EvolveConfig, evolve
-from eznas.gp.individual import Individual, combined_scores, log_rank, parse_individual
+from eznas.gp.individual import Individual, combined_scores, parse_individual
+from eznas.ranks import logrank
 from eznas.stats import collect
 
 DATASET = "ImageNet16-120"  # 16x16 inputs keep collection quick
@@ -33,14 +34,14 @@ def test_log_rank_is_the_az_nas_combination():
     scores = np.array([[3.0, 1.0, 2.0], [10.0, 30.0, 20.0]])
     # ranks (1 = worst): [3, 1, 2] and [1, 3, 2]; sum of log(rank / 3)
     expected = np.log([3 / 3, 1 / 3, 2 / 3]) + np.log([1 / 3, 3 / 3, 2 / 3])
-    np.testing.assert_allclose(log_rank(scores), expected)
-    np.testing.assert_allclose(log_rank(scores[0]), np.log([1.0, 1 / 3, 2 / 3]))
+    np.testing.assert_allclose(logrank(scores.T), expected)
+    np.testing.assert_allclose(logrank(scores[:1].T), np.log([1.0, 1 / 3, 2 / 3]))
     one = Individual(parse_individual("l2(T3)").components)
     two = parse_individual("l2(T3) ; @params")
     values = {"mean:l2(T3)": np.array([3.0, 1.0, 2.0])}
     rows = combined_scores([one, two], values, {"params": np.array([1.0, 3.0, 2.0])})
     np.testing.assert_allclose(rows[0], [3.0, 1.0, 2.0])  # one term: the score itself
-    np.testing.assert_allclose(rows[1], log_rank(np.array([[3.0, 1, 2], [1, 3, 2]])))
+    np.testing.assert_allclose(rows[1], logrank(np.array([[3.0, 1, 2], [1, 3, 2]]).T))
     values["mean:l2(T3)"] = np.array([3.0, np.nan, 2.0])
     assert np.isnan(combined_scores([two], values, {"params": np.ones(3)})).all()
 

@@ -98,13 +98,13 @@ def test_pareto_front_pick_and_combine():
     assert pick(scores, rank=False) == 1  # nearest to (1, 1, 1) after dividing by the max
     assert pick(scores, rank=True) == 0  # rank sums 2, 4, 3
     rows = np.array([[0.0, 10.0], [1.0, 0.0], [1.0, 10.0], [np.nan, 5.0]])
-    fit = combine(rows, rows)
+    fit = combine(rows)
     assert fit[2] == pytest.approx(2.0) and fit[0] == pytest.approx(1 - 0.5)
     assert fit[3] == -np.inf
     # one -inf (NASWOT on a singular kernel) must not wipe out everyone's normalisation
     rows = np.vstack([rows[:3], [-np.inf, 5.0]])
-    assert combine(rows, rows).tolist()[:3] == pytest.approx(fit[:3].tolist())
-    assert combine(rows, rows)[3] == -np.inf
+    assert combine(rows).tolist()[:3] == pytest.approx(fit[:3].tolist())
+    assert combine(rows)[3] == -np.inf
 
 
 def test_search_runs_summary_and_cli(cache, capsys, tmp_path):

@@ -19,11 +19,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import rankdata
 
 from eznas.gp.network import get_net_op
 from eznas.gp.program import Program, compile_tree, make_pset
 from eznas.gp.terms import check_term
+from eznas.ranks import logrank
 from eznas.runtime import ALL_KINDS
 
 SEPARATOR = " ; "
@@ -80,21 +80,14 @@ def parse_individuals(texts: Iterable[str], default: str = "mean") -> list[Indiv
     return [parse_individual(t, default, pset) for t in texts]
 
 
-def log_rank(scores: np.ndarray) -> np.ndarray:
-    """AZ-NAS's combination of (terms, networks) scores: sum over terms of log(rank / n),
-    ranks ascending (the best network of a term has rank n), ties averaged."""
-    scores = np.atleast_2d(scores)
-    n = scores.shape[1]
-    return np.log(rankdata(scores, axis=1) / n).sum(0)
-
-
 def combined_scores(
     individuals: Sequence[Individual],
     component_scores: dict[str, np.ndarray],
     terms: dict[str, np.ndarray],
 ) -> np.ndarray:
-    """(individuals, networks): one term alone as it is, several by ``log_rank``; a NaN in
-    any term (an invalid component) makes the individual's row NaN."""
+    """(individuals, networks): one term alone as it is, several by AZ-NAS's log-rank
+    (``eznas.ranks.logrank``); a NaN in any term (an invalid component) makes the
+    individual's row NaN."""
     rows = []
     for ind in individuals:
         parts = [component_scores[c.text()] for c in ind.components]
@@ -103,5 +96,5 @@ def combined_scores(
         if not np.isfinite(stack).all():
             rows.append(np.full(stack.shape[1], np.nan))
         else:
-            rows.append(stack[0] if len(stack) == 1 else log_rank(stack))
+            rows.append(stack[0] if len(stack) == 1 else logrank(stack.T))
     return np.vstack(rows)

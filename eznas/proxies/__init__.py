@@ -2,13 +2,20 @@
 
 from eznas.proxies import (  # noqa: F401  (each module registers its proxies)
     arch_metrics,
+    az_nas,
     cost,
     epsilon,
     gradient,
     jacob_cov,
     lossslope,
+    meco,
     naswot,
+    swap,
     synflow,
+    tenas,
+    vkdnw,
+    zen,
+    zico,
 )
 from eznas.proxies.base import PROXIES, Proxy, get_proxy, register_proxy
 

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from eznas.proxies.combo import Combo
 
 ProxyFn = Callable[..., float]
 PROXIES: dict[str, Proxy] = {}
@@ -67,11 +71,17 @@ def register_proxy(name: str, **options) -> Callable[[ProxyFn], ProxyFn]:
     return add
 
 
-def get_proxy(name: str) -> Proxy:
-    """A registered proxy by name, or an exported proxy file's (a path ending in ``.py``).
+def get_proxy(name: str) -> Proxy | Combo:
+    """A registered proxy by name, an exported proxy file's (a path ending in ``.py``), or a
+    combo (``combo:AGG(p1,p2)`` or an alias such as ``az_nas``), which has no per-network
+    score: callers aggregate its components over the networks they compare.
 
     ``"all"`` is expanded by callers, not here.
     """
+    from eznas.proxies.combo import is_combo, parse_combo
+
+    if is_combo(name):
+        return parse_combo(name)
     if str(name).endswith(".py"):
         from eznas.proxies.loader import load_proxy_file
 
@@ -80,5 +90,6 @@ def get_proxy(name: str) -> Proxy:
         return PROXIES[name]
     except KeyError:
         raise ValueError(
-            f"unknown proxy {name!r}; available: {', '.join(sorted(PROXIES))}"
+            f"unknown proxy {name!r}; available: {', '.join(sorted(PROXIES))} "
+            "and combos 'combo:AGG(p1,p2,...)'"
         ) from None

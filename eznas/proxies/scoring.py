@@ -19,6 +19,7 @@ import torch
 
 from eznas.data import data_batch
 from eznas.proxies.base import Proxy, get_proxy
+from eznas.proxies.combo import Combo
 from eznas.spaces import SearchSpace, get_space
 
 DEFAULT_CACHE = Path("score_cache") / "scores.sqlite"
@@ -121,6 +122,8 @@ class Scorer:
 
     def __call__(self, arch: str, proxy: str | Proxy) -> float:
         proxy = get_proxy(proxy) if isinstance(proxy, str) else proxy
+        if isinstance(proxy, Combo):
+            raise proxy.no_score_error()
         key = self.proxy_key(proxy)
         if self.cache is not None:
             found = self.cache.get(self.space.id, self.dataset, key, self.seed, arch)

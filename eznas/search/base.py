@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from eznas.benchmark import AccuracyTable
+from eznas.proxies import get_proxy
+from eznas.proxies.combo import is_combo
 from eznas.proxies.scoring import Scorer
+from eznas.ranks import AGGREGATORS
 from eznas.search.budget import IDLE_LIMIT, Budget
 from eznas.spaces import SearchSpace
 
@@ -69,26 +72,16 @@ def get_search(name: str) -> SearchAlgorithm:
         ) from None
 
 
-def combine(rows: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """One fitness per row of raw scores (archs x proxies), higher is better.
+def combine(scores: np.ndarray, aggregator: str = "zsum") -> np.ndarray:
+    """One fitness per row of raw scores (archs x proxies), relative to all rows (every
+    arch evaluated so far), higher is better.
 
-    A single proxy is used as is. Several are combined as FreeREA does: each min-max
-    normalised over ``reference`` (every arch evaluated so far), summed, minus their
-    standard deviation, so archs that only one proxy likes are penalised. A non-finite
-    score (NaN, NASWOT's -inf on a singular kernel) gives -inf and stays out of the
-    normalisation, which it would otherwise wipe out for every arch.
+    A single proxy is used as is. Several are aggregated by ``aggregator`` (see
+    ``eznas.proxies.combo``), by default FreeREA's: each min-max normalised, summed, minus
+    their standard deviation. Non-finite fitness (NaN, NASWOT's -inf) becomes -inf.
     """
-    rows = np.asarray(rows, dtype=float)
-    if rows.shape[1] == 1:
-        fitness = rows[:, 0].copy()
-    else:
-        rows = np.where(np.isfinite(rows), rows, np.nan)
-        reference = np.where(np.isfinite(reference), reference, np.nan)
-        with np.errstate(all="ignore"):
-            low, high = np.nanmin(reference, axis=0), np.nanmax(reference, axis=0)
-            span = np.where(high > low, high - low, 1.0)
-            norm = (rows - low) / span
-            fitness = norm.sum(axis=1) - norm.std(axis=1)
+    scores = np.asarray(scores, dtype=float)
+    fitness = scores[:, 0].copy() if scores.shape[1] == 1 else AGGREGATORS[aggregator](scores)
     fitness[~np.isfinite(fitness)] = -np.inf
     return fitness
 
@@ -106,6 +99,7 @@ class SearchContext:
     seen: dict[str, np.ndarray] = field(default_factory=dict)  # arch -> raw fitness scores
     scored: set[str] = field(default_factory=set)  # archs any proxy was computed for
     events: list[tuple[float, str]] = field(default_factory=list)  # (seconds, arch) on arrival
+    aggregator: str = "zsum"  # how several proxies combine; a combo proxy sets its own
     idle: int = 0
     scorer_wall: float = 0.0  # wall time spent inside the scorer (cache lookups included)
     details: dict = field(default_factory=dict)
@@ -113,6 +107,11 @@ class SearchContext:
     def __post_init__(self):
         if ORACLE in self.proxies and self.table is None:
             raise ValueError("the oracle fitness needs a ground-truth table")
+        if any(is_combo(p) for p in self.proxies):
+            if len(self.proxies) > 1:
+                raise ValueError(f"a combo must be the only fitness proxy, got {self.proxies}")
+            combo = get_proxy(self.proxies[0])
+            self.proxies, self.aggregator = combo.components, combo.aggregator
         self._start = self.scorer.compute_seconds
 
     @property
@@ -155,8 +154,12 @@ class SearchContext:
 
     def fitness(self, archs: Sequence[str]) -> np.ndarray:
         """Fitness of evaluated ``archs``, normalised over everything evaluated so far."""
-        rows = np.array([self.seen[a] if a in self.seen else self.evaluate(a) for a in archs])
-        return combine(rows, np.array(list(self.seen.values())))
+        for arch in archs:
+            if arch not in self.seen:
+                self.evaluate(arch)
+        row = {a: i for i, a in enumerate(self.seen)}
+        fitness = combine(np.array(list(self.seen.values())), self.aggregator)
+        return fitness[[row[a] for a in archs]]
 
     def best(self, archs: Sequence[str] | None = None) -> str:
         """The fittest of ``archs`` (default: every arch evaluated in this run)."""
@@ -171,7 +174,7 @@ class SearchContext:
         table = np.array(list(self.seen.values()))
         for i, (seconds, arch) in enumerate(self.events):
             archs.append(arch)
-            fit = combine(table[: i + 1], table[: i + 1])
+            fit = combine(table[: i + 1], self.aggregator)
             points.append((seconds, archs[int(np.argmax(fit))]))
         return points
 
