@@ -101,3 +101,26 @@ def test_validation_networks_never_enter_fitness(caches, tmp_path):
         evolve(config(caches, generations=0), tmp_path / "plain", verbose=False).choose(
             "validation"
         )
+
+
+def test_exported_individual_ranks_like_the_evolver(caches, tmp_path, monkeypatch):
+    """A multi-component proxy file, given to `correlate` by path, scores the task networks
+    exactly as the evolver scored them from the cache (components, @params, log-rank)."""
+    monkeypatch.chdir(tmp_path)  # the @synflow term's scores go to ./score_cache
+    from eznas.correlation import run_correlation
+    from eznas.gp.export import export_individual
+    from eznas.gp.fitness import load_pair, scores_on
+    from eznas.proxies import get_proxy
+    from eznas.proxies.combo import Combo
+
+    individual = parse_individual(TEXT.replace(" ; @params", " ; @params ; @synflow"))
+    pair = load_pair(caches[0], None, n_task=6, seed=0, terms=["synflow"])
+    expected = scores_on([individual], pair, list(range(6)), "mean")[0]
+    path = export_individual(individual, tmp_path / "multi_proxy.py", batch_size=1)
+    assert "import eznas" not in path.read_text()
+    combo = get_proxy(str(path))
+    assert isinstance(combo, Combo) and combo.components[-2:] == ("params", "synflow")
+    report = run_correlation(
+        "nb201", DATASET, [str(path)], seed=0, indices=pair.indices, cache=None, progress=False
+    )
+    np.testing.assert_allclose(report.scores[str(path)], expected, rtol=1e-6)

@@ -18,6 +18,7 @@ from pathlib import Path
 import sympy
 
 from eznas import runtime
+from eznas.gp.individual import Individual
 from eznas.gp.network import count, fill, first_and_last, get_net_op, present
 from eznas.gp.ops import EPS, flat, get_op, lift, safe_div, spectral_entropy, spectrum
 from eznas.gp.program import TO_SCALAR, Node, Program, compile_tree
@@ -128,11 +129,93 @@ def render(
     )
 
 
+def render_individual(
+    individual: Individual,
+    *,
+    name: str = "eznas_proxy",
+    batch_size: int = 1,
+    to_scalar: str = "mean",
+    pattern: str = "rcb",
+    note: str = "",
+) -> str:
+    """The module for an individual: one program is ``render``'s file; several components
+    (and network terms) give a file whose ``score_component(i, ...)`` scores component i,
+    combined by log-rank over the networks compared, which eznas does (``PROXY_INFO``)."""
+    if individual.size == 1:
+        component = individual.components[0]
+        return render(
+            component.program,
+            name=name,
+            batch_size=batch_size,
+            to_scalar=to_scalar,
+            aggregate=component.aggregate,
+            pattern=pattern,
+            note=note,
+        )
+    check_pattern(pattern)
+    components = individual.components
+    network_ops = [get_net_op(c.aggregate) for c in components]
+    fns = {get_op(n).fn for c in components for n in _ops_used(c.program.root)}
+    fns |= {TO_SCALAR[to_scalar]}
+    ops_src = "\n\n".join(_source(f) for f in sorted(fns, key=lambda f: f.__name__))
+    helpers = (flat, lift, safe_div, spectrum, spectral_entropy, *NETWORK_HELPERS)
+    helpers += tuple(dict.fromkeys(network_ops))
+    info = {
+        "name": name,
+        "batch_size": batch_size,
+        "pattern": pattern,
+        "combine": "logrank",
+        "components": [
+            proxy_info(c.program, f"{name}#{i}", batch_size, pattern)
+            for i, c in enumerate(components)
+        ],  # fmt: skip
+        "terms": list(individual.terms),
+    }
+    for entry, c in zip(info["components"], components, strict=True):
+        entry["aggregate"] = c.aggregate
+    lines = [f"  {i}: {c.aggregate} over blocks of {to_scalar}({formula(c.program)})"
+             for i, c in enumerate(components)]  # fmt: skip
+    doc = (
+        f"EZNAS proxy {name!r}, exported by eznas (standalone: needs only torch).\n\n"
+        f"Individual: {individual.text()}\n\n"
+        f"Components, per {pattern.upper()} block (sympy):\n" + "\n".join(lines) + "\n\n"
+        "The proxy ranks the networks compared by each component and by each network term\n"
+        f"({', '.join(individual.terms) or 'none'}: library proxies) and sums log(rank / n)\n"
+        "(AZ-NAS's aggregation): eznas does that wherever the file is given as a proxy.\n"
+        + (f"\n{note}\n" if note else "")
+    )
+    programs = "\n\n\n".join(
+        f"def program_{i}(t: dict) -> torch.Tensor:\n    return {_call(c.program.root)}"
+        for i, c in enumerate(components)
+    )
+    return MULTI_TEMPLATE.format(
+        doc=doc,
+        runtime=_runtime_source(),
+        info=pprint.pformat(info, sort_dicts=False),
+        eps=repr(EPS),
+        helpers="\n\n".join(_source(f) for f in helpers),
+        ops=ops_src,
+        programs=programs,
+        program_list=", ".join(f"program_{i}" for i in range(len(components))),
+        network_ops=", ".join(op.__name__ for op in network_ops),
+        to_scalar=TO_SCALAR[to_scalar].__name__,
+    )
+
+
 def export_program(program: Program | str, out: str | Path, **options) -> Path:
     """Write the module for ``program`` to ``out``; ``options`` as for ``render``."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render(program, **options))
+    return out
+
+
+def export_individual(individual: Individual, out: str | Path, **options) -> Path:
+    """Write the module for ``individual`` to ``out``; ``options`` as for
+    ``render_individual``."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_individual(individual, **options))
     return out
 
 
@@ -177,4 +260,44 @@ def score_model(
     if not blocks:
         raise ValueError(f"the model has no {{pattern}} blocks to score")
     return aggregate([score_block(stats) for stats in blocks])
+'''
+
+
+MULTI_TEMPLATE = '''"""{doc}"""
+
+{runtime}
+
+# ---------------------------------------------------------------- the evolved components
+PROXY_INFO = {info}
+
+EPS = {eps}
+
+
+{helpers}
+
+{ops}
+
+{programs}
+
+
+PROGRAMS = [{program_list}]
+NETWORK_OPS = [{network_ops}]
+
+
+def score_component(
+    index: int, model: nn.Module, inputs: torch.Tensor, labels=None, *, seed: int = 0, **context
+) -> float:
+    """Component ``index`` of an untrained model on one batch (D = inputs; N and P made from
+    ``seed``): its program on every block, then its network op over the blocks in depth order."""
+    kinds = PROXY_INFO["components"][index]["kinds"]
+    _, blocks = capture(model, make_inputs(inputs, seed), labels, PROXY_INFO["pattern"], kinds)
+    if not blocks:
+        raise ValueError(f"the model has no {{PROXY_INFO['pattern']}} blocks to score")
+    values = []
+    for stats in blocks:
+        t = {{k: torch.as_tensor(stats[k], dtype=torch.float32)[None] for k in kinds}}
+        with torch.no_grad():
+            values.append(float({to_scalar}(PROGRAMS[index](t).double())[0]))
+    depth = torch.tensor(values, dtype=torch.float64).reshape(1, 1, -1)
+    return float(NETWORK_OPS[index](depth)[0, 0])
 '''

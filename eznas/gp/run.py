@@ -266,30 +266,23 @@ class Run:
         return pair_attrs(self.config.caches[0])
 
     def export(self, path: str | os.PathLike, select: Select = 0, name: str | None = None) -> Path:
-        """Write the chosen program as a standalone torch-only proxy module."""
-        from eznas.gp.export import export_program
+        """Write the chosen individual as a standalone torch-only proxy module (several
+        components: a file eznas combines by log-rank wherever a proxy name is accepted)."""
+        from eznas.gp.export import export_individual
 
         text, fitness = self.choose(select)
-        individual = parse_individual(text, self.config.aggregate)
-        if individual.size > 1:
-            raise ValueError(
-                f"{select!r} selects an individual of {individual.size} rank-combined terms; "
-                "a proxy file holds one program (choose a one-component individual)"
-            )
-        component = individual.components[0]
         attrs = self.statistics()
         note = textwrap.fill(
             f"Run {self.folder} (selected: {select!r}, fitness {fitness}); "
             f"config: {json.dumps(self.config.__dict__)}",
             88,
         )
-        return export_program(
-            component.program,
+        return export_individual(
+            parse_individual(text, self.config.aggregate),
             path,
             name=name or Path(path).stem,
             batch_size=int(attrs["batch_size"]),
             to_scalar=self.config.to_scalar,
-            aggregate=component.aggregate,
             pattern=attrs["pattern"],
             note=note,
         )

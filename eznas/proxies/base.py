@@ -82,6 +82,10 @@ def get_proxy(name: str) -> Proxy | Combo:
 
     if is_combo(name):
         return parse_combo(name)
+    if ".py#" in str(name):
+        from eznas.proxies.loader import load_component
+
+        return load_component(name)
     if str(name).endswith(".py"):
         from eznas.proxies.loader import load_proxy_file
 

@@ -59,6 +59,10 @@ def register_combo(alias: str, spec: str) -> None:
 
 
 def is_combo(name: str) -> bool:
+    if str(name).endswith(".py"):  # an exported file of several components is one
+        from eznas.proxies.loader import load_proxy_file
+
+        return isinstance(load_proxy_file(name), Combo)
     return str(name).startswith(PREFIX) or name in COMBOS
 
 
@@ -66,6 +70,10 @@ def parse_combo(name: str) -> Combo:
     """The Combo named ``name``; a one-line ValueError names the bad part and the choices."""
     from eznas.proxies.base import PROXIES, get_proxy
 
+    if str(name).endswith(".py"):
+        from eznas.proxies.loader import load_proxy_file
+
+        return load_proxy_file(name)
     spec = COMBOS.get(name, name)
     if not spec.startswith(PREFIX):
         raise ValueError(f"{name!r} is not a combo: write 'combo:AGG(p1,p2,...)'")
@@ -84,7 +92,8 @@ def parse_combo(name: str) -> Combo:
     if len(set(components)) != len(components):
         raise ValueError(f"combo {spec!r} repeats a component")
     for component in components:
-        if is_combo(component) or component not in PROXIES and not component.endswith(".py"):
+        exported = component.endswith(".py") or ".py#" in component
+        if is_combo(component) or component not in PROXIES and not exported:
             raise ValueError(
                 f"combo {spec!r}: {component!r} is not a per-network proxy; "
                 f"allowed: {', '.join(sorted(PROXIES))}"

@@ -1,5 +1,8 @@
 """Exported evolved proxies: a standalone ``.py`` file used wherever a proxy name is.
 
+A file of several rank-combined components loads as a ``Combo`` of its components (each a
+Proxy named ``path.py#i``) and its network terms.
+
 The file defines ``score_model(model, inputs, labels, *, seed=0) -> float`` and
 ``PROXY_INFO = {"name", "batch_size", "needs_labels", "needs_grad", "kinds"}``. Its Proxy
 is named ``file:<name>@<hash>``, with a short hash of the file's bytes, so it cannot clash
@@ -15,18 +18,36 @@ from pathlib import Path
 
 from eznas.errors import BadFileError
 from eznas.proxies.base import Proxy
+from eznas.proxies.combo import Combo
 
 REQUIRED_INFO = ("name", "batch_size", "needs_labels", "needs_grad")
-_LOADED: dict[tuple[str, str], Proxy] = {}
+_LOADED: dict[tuple[str, str], Proxy | Combo] = {}
+_COMPONENTS: dict[tuple[str, str], list[Proxy]] = {}
 
 
-def load_proxy_file(path: str | os.PathLike) -> Proxy:
-    """The Proxy defined by an exported file (loaded once per path and content)."""
+def load_component(name: str) -> Proxy:
+    """Component ``i`` of a multi-component file, named ``path.py#i`` (a name any worker
+    process can resolve, unlike a proxy registered at run time)."""
+    path, _, index = name.rpartition("#")
+    combo = load_proxy_file(path)
+    components = _COMPONENTS.get(_key(Path(path).resolve()), [])
+    if not isinstance(combo, Combo) or not index.isdigit() or int(index) >= len(components):
+        raise ValueError(f"{name!r} is not a component of an exported multi-component proxy")
+    return components[int(index)]
+
+
+def _key(path: Path) -> tuple[str, str]:
+    return str(path), hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+
+
+def load_proxy_file(path: str | os.PathLike) -> Proxy | Combo:
+    """The Proxy defined by an exported file (loaded once per path and content); a file of
+    several components gives their log-rank Combo, components named ``path.py#i``."""
     path = Path(path).resolve()
     if not path.is_file():
         raise FileNotFoundError(f"exported proxy file {str(path)!r} does not exist")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
-    key = (str(path), digest)
+    key = _key(path)
+    digest = key[1]
     if key not in _LOADED:
         spec = importlib.util.spec_from_file_location(f"eznas_exported_{digest}", path)
         module = importlib.util.module_from_spec(spec)
@@ -37,6 +58,9 @@ def load_proxy_file(path: str | os.PathLike) -> Proxy:
                 f"{path} cannot be loaded as a proxy: {type(err).__name__}: {err}"
             ) from None
         info = getattr(module, "PROXY_INFO", None)
+        if isinstance(info, dict) and "components" in info:
+            _LOADED[key] = _combo(path, module, info, digest)
+            return _LOADED[key]
         score = getattr(module, "score_model", None)
         if not callable(score) or not isinstance(info, dict):
             raise BadFileError(
@@ -58,3 +82,31 @@ def load_proxy_file(path: str | os.PathLike) -> Proxy:
             description=f"exported proxy {path.name} (kinds: {info.get('kinds', [])})",
         )
     return _LOADED[key]
+
+
+def _combo(path: Path, module, info: dict, digest: str) -> Combo:
+    """The Combo of a multi-component file: one Proxy per component, plus its network terms
+    (library proxies), aggregated as ``info["combine"]``."""
+    score = getattr(module, "score_component", None)
+    if not callable(score):
+        raise BadFileError(f"{path}: a multi-component proxy must define score_component()")
+    components = []
+    for i, entry in enumerate(info["components"]):
+
+        def fn(model, inputs, labels, *, seed: int = 0, _i: int = i, **_):
+            return score(_i, model, inputs, labels, seed=seed)
+
+        components.append(
+            Proxy(
+                name=f"file:{info['name'] or path.stem}@{digest}#{i}",
+                fn=fn,
+                batch_size=int(info["batch_size"]),
+                needs_data=bool(entry.get("needs_data", True)),
+                needs_labels=bool(entry["needs_labels"]),
+                needs_grad=bool(entry["needs_grad"]),
+                description=f"component {i} of {path.name} (kinds: {entry['kinds']})",
+            )
+        )
+    _COMPONENTS[(str(path), digest)] = components
+    names = [f"{path}#{i}" for i in range(len(components))] + list(info.get("terms", []))
+    return Combo(f"file:{info['name'] or path.stem}@{digest}", info["combine"], tuple(names))
