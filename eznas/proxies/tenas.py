@@ -4,7 +4,7 @@
   per-sample gradients of the summed logits w.r.t. every weight tensor (conv, BN and linear
   weights), BN in train mode, on a batch of 32 real images (as AZ-NAS's re-run: TE-NAS's own
   code feeds noise here). Batch 32 (the VKDNW re-run's, not TE-NAS's 64): BN couples the
-  samples, so the NTK costs one backward pass per sample, about 4 s per network on one
+  samples, so the NTK costs one backward pass per sample, 7.9 s per network on one shared
   CPU thread at 32. A NaN kappa is 1e5 as in the authors' code; a non-positive
   lambda_min (numerically singular NTK) gives -inf.
 - ``tenas_regions``: number of distinct ReLU activation patterns (linear regions the
