@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from eznas.proxies.base import register_proxy
+from eznas.proxies.hooks import forward_hooked
 
 
 def min_correlation_eigenvalue(feature: torch.Tensor) -> float:
@@ -35,12 +36,5 @@ def meco(model: nn.Module, inputs: torch.Tensor, labels, *, seed: int = 0, **_) 
         if isinstance(output, torch.Tensor) and output.dim() == 4 and output[0, 0].numel() > 1:
             maps.setdefault(id(output), output)  # kept alive, so ids stay unique
 
-    handles = [m.register_forward_hook(keep) for m in model.modules()]
-    try:
-        model.train()
-        with torch.no_grad():
-            model(inputs)
-    finally:
-        for handle in handles:
-            handle.remove()
+    forward_hooked(model, inputs, keep, kinds=None)
     return sum(min_correlation_eigenvalue(f) for f in maps.values())

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from eznas.proxies.base import register_proxy
+from eznas.proxies.hooks import forward_hooked
 
 
 def activation_kernel(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
@@ -26,14 +27,7 @@ def activation_kernel(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
         signs = torch.where(output > 0, 1.0, -1.0).flatten(1)
         kernel.add_((signs @ signs.T).double().add_(signs.shape[1]).div_(2))
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.ReLU)]
-    try:
-        model.train()
-        with torch.no_grad():
-            model(inputs)
-    finally:
-        for handle in handles:
-            handle.remove()
+    forward_hooked(model, inputs, hook)
     return kernel
 
 

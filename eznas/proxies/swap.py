@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from eznas.proxies.base import register_proxy
+from eznas.proxies.hooks import forward_hooked
 
 
 def relu_patterns(model: nn.Module, inputs: torch.Tensor) -> list[torch.Tensor]:
@@ -25,14 +26,7 @@ def relu_patterns(model: nn.Module, inputs: torch.Tensor) -> list[torch.Tensor]:
         if args[0].dim() == 4:
             codes.append((output > 0).flatten(1))
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.ReLU)]
-    try:
-        model.train()
-        with torch.no_grad():
-            model(inputs)
-    finally:
-        for handle in handles:
-            handle.remove()
+    forward_hooked(model, inputs, hook)
     return codes
 
 
