@@ -13,38 +13,18 @@ the shapes table, not collected).
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import h5py
 import numpy as np
+from bench_collect import run_collect  # the same subprocess run (collect + its peak RSS)
 
 from eznas.runtime import FAMILIES, KINDS, parse_kind
 from eznas.stats.pipeline import sample_networks
 
-RUN = """
-import json, resource, sys, time
-from eznas.stats import collect
-start = time.perf_counter()
-path = collect(progress=False, **json.loads(sys.argv[1]))
-print(json.dumps({"seconds": time.perf_counter() - start, "path": str(path),
-                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
-"""
 SETTINGS = ((1, False), (16, True), (32, True))
 """(batch size, summaries) of the runs."""
-
-
-def run_collect(settings: dict) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-c", RUN, json.dumps(settings)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def sizes(path: Path) -> dict[str, float]:

@@ -15,11 +15,11 @@ go through the score cache, so an interrupted run resumes.
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
 import numpy as np
 import torch
+from proxy_tables import save_table
 from tqdm.auto import tqdm
 
 from eznas.benchmark.nb301 import load_nb301_reference
@@ -100,13 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = run(args)
     text = markdown(rows)
     print(text)
-    stem = args.out / f"proxy_tables-nb301-cifar10-s{args.seed}"
-    stem.with_suffix(".md").write_text(text)
-    with stem.with_suffix(".csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    print(f"saved {stem}.md and {stem}.csv")
+    save_table(args.out / f"proxy_tables-nb301-cifar10-s{args.seed}", text, rows)
 
 
 if __name__ == "__main__":

@@ -156,7 +156,11 @@ def main(argv: list[str] | None = None) -> None:
     rows = run(args)
     text = markdown(rows, args.dataset)
     print(text)
-    stem = args.out / f"proxy_tables-{args.dataset}-s{args.seed}"
+    save_table(args.out / f"proxy_tables-{args.dataset}-s{args.seed}", text, rows)
+
+
+def save_table(stem: Path, text: str, rows: list[dict]) -> None:
+    """The markdown table and its rows as CSV, beside each other."""
     stem.with_suffix(".md").write_text(text)
     with stem.with_suffix(".csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))

@@ -219,11 +219,11 @@ def export_individual(individual: Individual, out: str | Path, **options) -> Pat
     return out
 
 
-TEMPLATE = '''"""{doc}"""
+HEADER = '''"""{doc}"""
 
 {runtime}
 
-# ---------------------------------------------------------------- the evolved program
+# ---------------------------------------------------------------- the evolved proxy
 PROXY_INFO = {info}
 
 EPS = {eps}
@@ -232,7 +232,14 @@ EPS = {eps}
 {helpers}
 
 {ops}
+'''
+"""What every exported file starts with: the runtime, what the proxy needs, the helpers and
+the ops its programs use."""
 
+
+TEMPLATE = (
+    HEADER
+    + '''
 def program(t: dict) -> torch.Tensor:
     """The tree on stacked statistics: each tensor has a leading block axis."""
     return {call}
@@ -261,22 +268,12 @@ def score_model(
         raise ValueError(f"the model has no {{pattern}} blocks to score")
     return aggregate([score_block(stats) for stats in blocks])
 '''
+)
 
 
-MULTI_TEMPLATE = '''"""{doc}"""
-
-{runtime}
-
-# ---------------------------------------------------------------- the evolved components
-PROXY_INFO = {info}
-
-EPS = {eps}
-
-
-{helpers}
-
-{ops}
-
+MULTI_TEMPLATE = (
+    HEADER
+    + '''
 {programs}
 
 
@@ -301,3 +298,4 @@ def score_component(
     depth = torch.tensor(values, dtype=torch.float64).reshape(1, 1, -1)
     return float(NETWORK_OPS[index](depth)[0, 0])
 '''
+)
