@@ -4,7 +4,7 @@ Prints programs evaluated per second on a fixed task of NB201 networks at B = 1,
 over a Python loop over networks and blocks measured in the same run, the load time and the
 peak RSS. Example (all 80 networks of the CIFAR-10 cache):
 
-    nice -n 10 python experiments/bench_gp.py --cache statistics_cache/nb201-cifar10-rcb-b1-s0.h5
+    nice -n 10 python experiments/bench_gp.py --stats statistics_cache/nb201-cifar10-rcb-b1-s0.h5
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def naive(program, blocks) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", required=True)
+    parser.add_argument("--stats", dest="cache", required=True, help="a statistics cache")
     parser.add_argument("--networks", type=int, default=80)
     parser.add_argument("--programs", type=int, default=100)
     parser.add_argument("--naive-programs", type=int, default=5)

@@ -32,7 +32,9 @@ def main() -> None:
     )
     parser.add_argument("--cheap", nargs="+", default=["params", "flops", "synflow"])
     parser.add_argument("--sample", type=int, default=40)
-    parser.add_argument("--cache", default=None, help="score cache file (shared with correlate)")
+    parser.add_argument(
+        "--score-cache", dest="cache", default=None, help="score cache file (shared with correlate)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     entries = nb101_entries(args.data)

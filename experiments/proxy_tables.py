@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tier", type=parse_tier, action="append", required=True)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", default=None)
-    parser.add_argument("--cache", default=str(DEFAULT_CACHE))
+    parser.add_argument("--score-cache", dest="cache", default=str(DEFAULT_CACHE))
     parser.add_argument("--out", type=Path, default=Path("reports"))
     parser.add_argument("--plot", action="store_true", help="scatter per proxy (PNG)")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")

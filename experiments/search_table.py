@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rows", nargs="+", default=list(ROWS), help="row labels to run")
     parser.add_argument("--search-dataset", default="cifar10", help="a dataset or 'each'")
-    parser.add_argument("--cache", default="score_cache/search.sqlite")
+    parser.add_argument("--score-cache", dest="cache", default="score_cache/search.sqlite")
     parser.add_argument("--out", default="reports/search")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--proxy", default=None, help="drive the rows by this proxy instead")
