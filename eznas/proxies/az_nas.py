@@ -23,7 +23,6 @@ which ranks the same in the combo.
 
 from __future__ import annotations
 
-import copy
 import math
 
 import torch
@@ -31,23 +30,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from eznas.proxies.base import register_proxy
+from eznas.proxies.init import reinitialised_copy
 
 
 def kaiming_fanin_copy(model: nn.Module, seed: int) -> nn.Module:
     """A copy of ``model`` re-initialised as the authors do: Kaiming-normal (fan-in, ReLU)
     conv/linear weights, zero biases, BN weight 1 and bias 0 (the model itself is kept)."""
-    model = copy.deepcopy(model)
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.Conv2d | nn.Linear):
-                nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu", generator=gen)
-                if m.bias is not None:
-                    m.bias.zero_()
-            elif isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine:
-                m.weight.fill_(1.0)
-                m.bias.zero_()
-    return model
+    return reinitialised_copy(
+        model,
+        seed,
+        lambda w, gen: nn.init.kaiming_normal_(
+            w, mode="fan_in", nonlinearity="relu", generator=gen
+        ),
+    )
 
 
 def gaussian_like(inputs: torch.Tensor, seed: int) -> torch.Tensor:

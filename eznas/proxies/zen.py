@@ -11,13 +11,13 @@ the batch variance of the clean pass, which is what the paper's formula uses.
 
 from __future__ import annotations
 
-import copy
 import math
 
 import torch
 from torch import nn
 
 from eznas.proxies.base import register_proxy
+from eznas.proxies.init import reinitialised_copy
 
 MIXUP = 0.01
 
@@ -28,18 +28,7 @@ def _log(value: float) -> float:
 
 def gaussian_copy(model: nn.Module, seed: int) -> nn.Module:
     """A copy of ``model`` with N(0, 1) conv/linear weights, zero biases, BN weight 1 bias 0."""
-    model = copy.deepcopy(model)
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.Conv2d | nn.Linear):
-                m.weight.normal_(generator=gen)
-                if m.bias is not None:
-                    m.bias.zero_()
-            elif isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine:
-                m.weight.fill_(1.0)
-                m.bias.zero_()
-    return model
+    return reinitialised_copy(model, seed, lambda w, gen: w.normal_(generator=gen))
 
 
 def pre_pooling(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
