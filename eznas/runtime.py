@@ -360,6 +360,54 @@ def capture(
     return names or [], out
 
 
+def plan_captures(
+    kinds: list[str] | tuple[str, ...], captures: list | tuple
+) -> list[tuple[int, list[str]]]:
+    """Which capture provides each of ``kinds``: ``captures`` lists (batch size, the kinds it
+    provides or None for all) in order, as a run's caches do (raw B = 1 beside summaries at
+    B = 16); each kind comes from the first capture providing it, captures left with nothing
+    to do are dropped. ValueError names kinds no capture provides."""
+    left, plan = list(kinds), []
+    for size, provided in captures:
+        mine = [k for k in left if provided is None or k in provided]
+        left = [k for k in left if k not in mine]
+        if mine:
+            plan.append((int(size), mine))
+    if left:
+        raise ValueError(f"no capture provides the kinds {', '.join(left)}")
+    return plan
+
+
+def capture_planned(
+    model: nn.Module,
+    plan: list | tuple,
+    inputs: torch.Tensor | None,
+    labels: torch.Tensor | None,
+    seed: int = 0,
+    pattern: str = "rcb",
+    batch=None,
+) -> list[dict[str, torch.Tensor]]:
+    """One {kind: tensor} per block over the (batch size, kinds) captures of ``plan``, each
+    on its own batch: ``inputs``/``labels`` where their size matches, else ``batch(size)``
+    (a function returning (inputs, labels, ...), e.g. the scorer's seeded data batches).
+    The model is left as it was, so every capture sees the same weights."""
+    merged: list[dict[str, torch.Tensor]] | None = None
+    for size, kinds in plan:
+        if inputs is not None and len(inputs) == size:
+            x, y = inputs, labels
+        elif batch is not None:
+            x, y = batch(size)[:2]
+        else:
+            got = 0 if inputs is None else len(inputs)
+            raise ValueError(
+                f"this proxy captures statistics at batch size {size} but got {got} inputs: "
+                "pass batch=<function of the size returning (inputs, labels)>"
+            )
+        _, blocks = capture(model, make_inputs(x, seed), y, pattern, kinds)
+        merged = [a | b for a, b in zip(merged, blocks, strict=True)] if merged else blocks
+    return merged or []
+
+
 def _backward(
     loss: torch.Tensor, blocks: list[Block], grads: list[str], out: list[dict[str, torch.Tensor]]
 ) -> None:

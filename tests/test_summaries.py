@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from eznas.cli import main
+from eznas.correlation import run_correlation
 from eznas.data import make_batches
 from eznas.errors import BadFileError
 from eznas.gp import EvolveConfig, evolve
@@ -33,6 +34,13 @@ from eznas.stats.cache import SUMMARY_CACHE_KINDS, cache_name
 DATASET = "ImageNet16-120"
 NETS = [0, 1, 3, 9]  # 2, 3, 0 and 1 conv edges: 34, 49, 4 and 19 blocks
 B = 16
+
+
+def load_module(path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def build(space, table, index, seed=0):
@@ -177,7 +185,7 @@ def test_kill_9_then_resume_equals_uninterrupted_run(caches, tmp_path):
                     np.testing.assert_array_equal(x, y)
 
 
-def test_mixed_blockset_evaluates_raw_and_summary_kinds(caches, tmp_path):
+def test_mixed_blockset_evaluates_raw_and_summary_kinds(space, table, caches, tmp_path):
     raw_path, summary_path = caches
     pair = load_pair(f"{raw_path}+{summary_path}", None, n_task=4, seed=0)
     assert pair.blocks.kinds() == set(ALL_KINDS)
@@ -202,15 +210,26 @@ def test_mixed_blockset_evaluates_raw_and_summary_kinds(caches, tmp_path):
         caches=[f"{raw_path}+{summary_path}"], population=6, generations=1, n_task=4, per_pair=4
     )
     run = evolve(config, tmp_path / "run", verbose=False)
-    assert run.choose("final")[0]
-    with pytest.raises(ValueError, match="mixes batch sizes"):  # one batch per proxy, for now
-        run.export(tmp_path / "mixed_proxy.py")
+    info = load_module(run.export(tmp_path / "run_proxy.py", select="final")).PROXY_INFO
+    assert {size for size, _ in info["captures"]} <= {1, B}
     # held-out scoring captures each cache's kinds from its own seeded model and batch size,
     # so on the cached networks it reproduces the caches exactly
     individual = parse_individual(text)
     captures = [(1, list(KINDS)), (B, list(SUMMARY_CACHE_KINDS))]
     live = holdout_scores([individual], "nb201", DATASET, NETS, captures=captures, progress=False)
     np.testing.assert_allclose(live[0], scores, rtol=1e-5)
+    # and so does the exported file, given by path where a proxy name goes: raw kinds from a
+    # B = 1 batch, summaries from a B = 16 batch, one model
+    path = export_program(text, tmp_path / "mixed_proxy.py", captures=captures)
+    info = load_module(path).PROXY_INFO
+    assert info["batch_size"] == B and [size for size, _ in info["captures"]] == [1, B]
+    report = run_correlation(
+        "nb201", DATASET, [str(path)], seed=0, indices=NETS, cache=None, progress=False
+    )
+    np.testing.assert_allclose(report.scores[str(path)], scores, rtol=1e-5)
+    with pytest.raises(ValueError, match="batch size 1 but got 16 inputs"):
+        batches = make_batches(DATASET, B, 0)
+        load_module(path).score_model(build(space, table, NETS[0]), batches.D, batches.labels)
 
 
 def test_exported_proxy_computes_summaries_from_a_live_model(space, table, caches, tmp_path):
@@ -220,9 +239,7 @@ def test_exported_proxy_computes_summaries_from_a_live_model(space, table, cache
     pair = load_pair(caches[1], None, n_task=4)
     expected = evaluate([compile_tree(text)], pair.blocks)[0]
     path = export_program(text, tmp_path / "summary_proxy.py", batch_size=B)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module(path)
     assert module.PROXY_INFO["batch_size"] == B and "import eznas" not in path.read_text()
     batches = make_batches(DATASET, B, 0)
     scores = [

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import pprint
+from collections.abc import Sequence
 from pathlib import Path
 
 import sympy
@@ -22,7 +23,9 @@ from eznas.gp.individual import Individual
 from eznas.gp.network import count, fill, first_and_last, get_net_op, present
 from eznas.gp.ops import EPS, flat, get_op, lift, safe_div, spectral_entropy, spectrum
 from eznas.gp.program import TO_SCALAR, Node, Program, compile_tree
-from eznas.runtime import check_pattern, parse_kind
+from eznas.runtime import check_pattern, parse_kind, plan_captures
+
+Captures = Sequence[tuple[int, Sequence[str] | None]]
 
 NETWORK_HELPERS = (present, fill, count, first_and_last)
 
@@ -61,16 +64,20 @@ def _ops_used(node: Node) -> list[str]:
     return names
 
 
-def proxy_info(program: Program, name: str, batch_size: int, pattern: str = "rcb") -> dict:
+def proxy_info(program: Program, name: str, captures: Captures, pattern: str = "rcb") -> dict:
+    """What the proxy needs; ``captures`` are the (batch size, kinds or None) the run's caches
+    were collected with, and each kind is captured as its cache was (``plan_captures``)."""
     kinds = [parse_kind(k) for k in program.kinds]
     grads = any(k.grad for k in kinds)
+    plan = plan_captures(program.kinds, captures)
     return {
         "name": name,
-        "batch_size": batch_size,
+        "batch_size": max(size for size, _ in plan),
         "needs_data": any(k.input in ("D", "P") for k in kinds),
         "needs_labels": grads,
         "needs_grad": grads,
         "kinds": list(program.kinds),
+        "captures": [[size, mine] for size, mine in plan],
         "pattern": pattern,
     }
 
@@ -86,12 +93,14 @@ def render(
     *,
     name: str = "eznas_proxy",
     batch_size: int = 1,
+    captures: Captures | None = None,
     to_scalar: str = "mean",
     aggregate: str = "mean",
     pattern: str = "rcb",
     note: str = "",
 ) -> str:
-    """The source text of the standalone module for ``program`` (blocks found by ``pattern``)."""
+    """The source text of the standalone module for ``program`` (blocks found by ``pattern``);
+    statistics are captured at ``batch_size``, or as ``captures`` (see ``proxy_info``)."""
     program = compile_tree(program) if isinstance(program, str) else program
     check_pattern(pattern)
     if to_scalar not in TO_SCALAR:
@@ -103,7 +112,7 @@ def render(
         _source(f)
         for f in (flat, lift, safe_div, spectrum, spectral_entropy, *NETWORK_HELPERS, network_op)
     )
-    info = proxy_info(program, name, batch_size, pattern)
+    info = proxy_info(program, name, captures or [(batch_size, None)], pattern)
     doc = (
         f"EZNAS proxy {name!r}, exported by eznas (standalone: needs only torch).\n\n"
         f"DEAP tree: {program.text}\n\n"
@@ -134,6 +143,7 @@ def render_individual(
     *,
     name: str = "eznas_proxy",
     batch_size: int = 1,
+    captures: Captures | None = None,
     to_scalar: str = "mean",
     pattern: str = "rcb",
     note: str = "",
@@ -147,6 +157,7 @@ def render_individual(
             component.program,
             name=name,
             batch_size=batch_size,
+            captures=captures,
             to_scalar=to_scalar,
             aggregate=component.aggregate,
             pattern=pattern,
@@ -160,15 +171,16 @@ def render_individual(
     ops_src = "\n\n".join(_source(f) for f in sorted(fns, key=lambda f: f.__name__))
     helpers = (flat, lift, safe_div, spectrum, spectral_entropy, *NETWORK_HELPERS)
     helpers += tuple(dict.fromkeys(network_ops))
+    entries = [
+        proxy_info(c.program, f"{name}#{i}", captures or [(batch_size, None)], pattern)
+        for i, c in enumerate(components)
+    ]
     info = {
         "name": name,
-        "batch_size": batch_size,
+        "batch_size": max(entry["batch_size"] for entry in entries),
         "pattern": pattern,
         "combine": "logrank",
-        "components": [
-            proxy_info(c.program, f"{name}#{i}", batch_size, pattern)
-            for i, c in enumerate(components)
-        ],  # fmt: skip
+        "components": entries,
         "terms": list(individual.terms),
     }
     for entry, c in zip(info["components"], components, strict=True):
@@ -259,11 +271,14 @@ def aggregate(values: list) -> float:
 
 
 def score_model(
-    model: nn.Module, inputs: torch.Tensor, labels=None, *, seed: int = 0, **context
+    model: nn.Module, inputs: torch.Tensor, labels=None, *, seed: int = 0, batch=None, **context
 ) -> float:
-    """Score an untrained model on one batch (D = inputs; N and P made from ``seed``)."""
+    """Score an untrained model on one batch (D = inputs; N and P made from ``seed``); a
+    proxy capturing at several batch sizes reads the others from ``batch(size)``."""
     pattern = PROXY_INFO["pattern"]
-    _, blocks = capture(model, make_inputs(inputs, seed), labels, pattern, PROXY_INFO["kinds"])
+    blocks = capture_planned(
+        model, PROXY_INFO["captures"], inputs, labels, seed, pattern, batch
+    )
     if not blocks:
         raise ValueError(f"the model has no {{pattern}} blocks to score")
     return aggregate([score_block(stats) for stats in blocks])
@@ -282,12 +297,23 @@ NETWORK_OPS = [{network_ops}]
 
 
 def score_component(
-    index: int, model: nn.Module, inputs: torch.Tensor, labels=None, *, seed: int = 0, **context
+    index: int,
+    model: nn.Module,
+    inputs: torch.Tensor,
+    labels=None,
+    *,
+    seed: int = 0,
+    batch=None,
+    **context,
 ) -> float:
     """Component ``index`` of an untrained model on one batch (D = inputs; N and P made from
-    ``seed``): its program on every block, then its network op over the blocks in depth order."""
-    kinds = PROXY_INFO["components"][index]["kinds"]
-    _, blocks = capture(model, make_inputs(inputs, seed), labels, PROXY_INFO["pattern"], kinds)
+    ``seed``; other batch sizes from ``batch(size)``): its program on every block, then its
+    network op over the blocks in depth order."""
+    entry = PROXY_INFO["components"][index]
+    kinds = entry["kinds"]
+    blocks = capture_planned(
+        model, entry["captures"], inputs, labels, seed, PROXY_INFO["pattern"], batch
+    )
     if not blocks:
         raise ValueError(f"the model has no {{PROXY_INFO['pattern']}} blocks to score")
     values = []

@@ -83,23 +83,20 @@ def cache_group(entry: str | os.PathLike | Sequence[str | os.PathLike]) -> list[
     return [str(p) for p in entry]
 
 
-def pair_attrs(entry: str | os.PathLike | Sequence[str | os.PathLike]) -> dict:
-    """Root attributes of a task pair's caches (its first cache's). ValueError if they
-    differ in batch size: an exported proxy or a held-out test captures one batch, so runs
-    over raw B = 1 and summary B = 16 caches cannot be exported or tested yet."""
+def pair_captures(
+    entry: str | os.PathLike | Sequence[str | os.PathLike],
+) -> tuple[dict, list[tuple[int, list[str]]]]:
+    """Root attributes of a task pair's first cache, and (batch size, kinds) per cache of the
+    pair: how an exported proxy or a held-out test captures statistics as they were
+    collected (raw B = 1 beside summaries at B = 16 are two captures)."""
     from eznas.stats import open_cache
 
-    found = []
+    attrs, captures = {}, []
     for member in cache_group(entry):
         with open_cache(member) as cache:
-            found.append(dict(cache.attrs))
-    sizes = sorted({a["batch_size"] for a in found})
-    if len(sizes) > 1:
-        raise ValueError(
-            f"{entry} mixes batch sizes {sizes}; exporting or testing a program over caches "
-            "of several batch sizes is not supported yet"
-        )
-    return found[0]
+            attrs = attrs or dict(cache.attrs)
+            captures.append((int(cache.attrs["batch_size"]), list(cache.kinds)))
+    return attrs, captures
 
 
 def _check_group(caches: list, indices: list[int]) -> None:

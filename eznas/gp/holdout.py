@@ -18,12 +18,13 @@ from tqdm.auto import tqdm
 from eznas.benchmark.benchmarks import Benchmark, as_benchmark, open_benchmark
 from eznas.data import make_batches
 from eznas.gp import checkpoint as ck
-from eznas.gp.fitness import cache_group, task_indices
+from eznas.gp.fitness import cache_group, pair_captures, task_indices
 from eznas.gp.individual import Individual, combined_scores, parse_individuals
 from eznas.gp.program import BlockSet, Program, evaluate
 from eznas.gp.run import Run
 from eznas.gp.terms import term_values
 from eznas.metrics import kendall, spearman
+from eznas.runtime import plan_captures
 from eznas.spaces.cost import count_params
 from eznas.stats import collect_model, open_cache
 
@@ -62,14 +63,10 @@ def holdout_scores(
     kinds = sorted({k for programs in by_op.values() for p in programs.values() for k in p.kinds})
     bench = as_benchmark(benchmark)
     pattern = pattern or bench.space.block_pattern
-    plan = []  # (batches, kinds) per capture, each kind from the first capture providing it
-    for size, provided in captures:
-        mine = [k for k in kinds if (provided is None or k in provided)]
-        kinds = [k for k in kinds if k not in mine]
-        if mine:
-            plan.append((make_batches(dataset, size, seed, bench.data_dir), mine))
-    if kinds:
-        raise ValueError(f"no capture provides the kinds {', '.join(kinds)}")
+    plan = [
+        (make_batches(dataset, size, seed, bench.data_dir), mine)
+        for size, mine in plan_captures(kinds, captures)
+    ]
     parts: dict[str, list[np.ndarray]] = {}
     params: list[float] = []
     meter = tqdm(
@@ -157,10 +154,7 @@ def run_holdout_test(
             attrs = dict(cache.attrs)
             chosen = task_indices(cache.networks(), config.n_task, config.seed)
             exclude.setdefault(attrs["dataset"], []).extend(int(i) for i in chosen)
-    captures = []  # every pair is collected alike: the first pair's caches say how
-    for member in cache_group(config.caches[0]):
-        with open_cache(member) as cache:
-            captures.append((int(cache.attrs["batch_size"]), list(cache.kinds)))
+    captures = pair_captures(config.caches[0])[1]  # every pair is collected alike
     if not isinstance(benchmark, Benchmark):
         benchmark = open_benchmark(benchmark or attrs.get("benchmark", attrs["space"]), data_dir)
     report = holdout_report(

@@ -258,12 +258,13 @@ class Run:
         """The per-block formula as LaTeX (as PySR's ``latex()``)."""
         return sympy.latex(self.formula(select))
 
-    def statistics(self) -> dict:
-        """Attributes of the run's first statistics cache (batch size, block pattern...): the
-        exported proxy captures its statistics the same way."""
-        from eznas.gp.fitness import pair_attrs
+    def statistics(self) -> tuple[dict, list[tuple[int, list[str]]]]:
+        """Attributes of the run's first statistics cache (block pattern, seed...) and the
+        (batch size, kinds) of each cache of a task pair: the exported proxy captures its
+        statistics the same way."""
+        from eznas.gp.fitness import pair_captures
 
-        return pair_attrs(self.config.caches[0])
+        return pair_captures(self.config.caches[0])
 
     def export(self, path: str | os.PathLike, select: Select = 0, name: str | None = None) -> Path:
         """Write the chosen individual as a standalone torch-only proxy module (several
@@ -271,7 +272,7 @@ class Run:
         from eznas.gp.export import export_individual
 
         text, fitness = self.choose(select)
-        attrs = self.statistics()
+        attrs, captures = self.statistics()
         note = textwrap.fill(
             f"Run {self.folder} (selected: {select!r}, fitness {fitness}); "
             f"config: {json.dumps(self.config.__dict__)}",
@@ -281,7 +282,7 @@ class Run:
             parse_individual(text, self.config.aggregate),
             path,
             name=name or Path(path).stem,
-            batch_size=int(attrs["batch_size"]),
+            captures=captures,
             to_scalar=self.config.to_scalar,
             pattern=attrs["pattern"],
             note=note,

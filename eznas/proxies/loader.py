@@ -3,8 +3,9 @@
 A file of several rank-combined components loads as a ``Combo`` of its components (each a
 Proxy named ``path.py#i``) and its network terms.
 
-The file defines ``score_model(model, inputs, labels, *, seed=0) -> float`` and
-``PROXY_INFO = {"name", "batch_size", "needs_labels", "needs_grad", "kinds"}``. Its Proxy
+The file defines ``score_model(model, inputs, labels, *, seed=0, batch=None) -> float`` and
+``PROXY_INFO = {"name", "batch_size", "needs_labels", "needs_grad", "kinds"}``; ``batch(size)``
+gives the seeded batches of other sizes a file captures at (raw B = 1 beside summaries). Its Proxy
 is named ``file:<name>@<hash>``, with a short hash of the file's bytes, so it cannot clash
 with a registered proxy and the score cache never serves scores of an older version.
 """
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import inspect
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from eznas.errors import BadFileError
@@ -34,6 +37,14 @@ def load_component(name: str) -> Proxy:
     if not isinstance(combo, Combo) or not index.isdigit() or int(index) >= len(components):
         raise ValueError(f"{name!r} is not a component of an exported multi-component proxy")
     return components[int(index)]
+
+
+def _batch_kwarg(score) -> Callable[[object], dict]:
+    """``batch=`` for a file's scoring function that takes it (exported files do; a
+    hand-written ``score_model(model, inputs, labels, *, seed)`` need not)."""
+    params = inspect.signature(score).parameters.values()
+    takes = any(p.name == "batch" or p.kind is p.VAR_KEYWORD for p in params)
+    return (lambda batch: {"batch": batch}) if takes else (lambda batch: {})
 
 
 def _key(path: Path) -> tuple[str, str]:
@@ -70,8 +81,10 @@ def load_proxy_file(path: str | os.PathLike) -> Proxy | Combo:
         if missing:
             raise BadFileError(f"{path}: PROXY_INFO lacks {', '.join(missing)}")
 
-        def fn(model, inputs, labels, *, seed: int = 0, **_):
-            return score(model, inputs, labels, seed=seed)
+        extra = _batch_kwarg(score)
+
+        def fn(model, inputs, labels, *, seed: int = 0, batch=None, **_):
+            return score(model, inputs, labels, seed=seed, **extra(batch))
 
         _LOADED[key] = Proxy(
             name=f"file:{info['name'] or path.stem}@{digest}",
@@ -93,8 +106,8 @@ def _combo(path: Path, module, info: dict, digest: str) -> Combo:
     components = []
     for i, entry in enumerate(info["components"]):
 
-        def fn(model, inputs, labels, *, seed: int = 0, _i: int = i, **_):
-            return score(_i, model, inputs, labels, seed=seed)
+        def fn(model, inputs, labels, *, seed: int = 0, batch=None, _i: int = i, **_):
+            return score(_i, model, inputs, labels, seed=seed, batch=batch)
 
         components.append(
             Proxy(

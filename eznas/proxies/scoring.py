@@ -143,7 +143,7 @@ class Scorer:
     def compute(self, arch: str, proxy: Proxy) -> float:
         """Uncached score: build, score and average over ``inits`` initialisations."""
         inputs = labels = None
-        if proxy.needs_data:
+        if proxy.needs_data or proxy.needs_labels:  # gradients of noise use the data labels
             inputs, labels, _ = self.batch(self.batch_size or proxy.batch_size)
         runs = 1 if proxy.uses_arch or not proxy.needs_data else self.inits
         scores = []
@@ -154,7 +154,13 @@ class Scorer:
                 model = self.space.build(arch, self.dataset)
             scores.append(
                 proxy.score(
-                    model, inputs, labels, seed=self.seed + init, arch=arch, space=self.space
+                    model,
+                    inputs,
+                    labels,
+                    seed=self.seed + init,
+                    arch=arch,
+                    space=self.space,
+                    batch=self.batch,
                 )
             )
         return float(np.mean(scores))
