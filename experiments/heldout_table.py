@@ -1,19 +1,26 @@
-"""An evolved run's programs beside library proxies on the same held-out NB201 networks.
+"""Evolved runs' chosen programs beside library proxies on the same held-out NB201 networks.
 
 The networks are the proxy tables' seeded sample (``correlate -n N --seed S``) minus every
-network any of the run's task sets used, so no held-out network ever influenced evolution
-or the choice of a program. The run's programs are scored from live models exactly as its
-statistics were collected; library proxies go through the score cache. Prints one Kendall
-tau / Spearman rho table per dataset. Example (CIFAR-10 images stand in for the inputs of
-CIFAR-100 and ImageNet16-120):
+network any task set of any of the given runs used, so no held-out network ever influenced
+an evolution or the choice of a program, and every row of a table scores the same networks.
+Every program and proxy is scored as ``correlate --seed S`` scores it (weights and batches
+from seed S; a run's programs were evolved on caches of its own seed): the programs from
+live models in one capture per network (the statistics all chosen programs need, at each of
+the runs' batch sizes), saved per dataset under ``--out`` so a rerun skips them; library
+proxies through the score cache. Prints one Kendall tau / Spearman rho table per dataset
+and each selection's mean over the runs. Example (CIFAR-10 images stand in for the inputs
+of CIFAR-100 and ImageNet16-120):
 
-    OMP_NUM_THREADS=1 python experiments/heldout_table.py runs/v2sum3-s0 -n 200 \\
-        --dataset cifar10 --proxy az_nas vkdnw_agg meco naswot params
+    OMP_NUM_THREADS=1 python experiments/heldout_table.py runs/v2sum3-s0 runs/v2sum3-s1 \\
+        runs/v2sum3-s2 -n 1000 --dataset cifar10 cifar100 ImageNet16-120 \\
+        --select validation --proxy az_nas vkdnw_agg meco naswot params --out reports/heldout
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 import numpy as np
 
@@ -25,60 +32,95 @@ from eznas.metrics import correlate
 from eznas.stats import open_cache
 
 
+def task_networks(run: Run) -> set[int]:
+    """Every network any task set of ``run`` drew (all its caches, whatever their dataset)."""
+    found: set[int] = set()
+    for entry in run.config.caches:
+        with open_cache(cache_group(entry)[0]) as cache:
+            chosen = task_indices(cache.networks(), run.config.n_task, run.config.seed)
+            found |= {int(i) for i in chosen}
+    return found
+
+
+def program_scores(chosen, bench, dataset, held, seed, out: Path | None) -> np.ndarray:
+    """(chosen individuals, held networks) scores, from ``out`` if an earlier call saved them."""
+    labels = [
+        f"{run.folder}:{select}:{ind.text(run.config.aggregate)}" for run, select, ind in chosen
+    ]
+    path = out / f"programs-{dataset}-s{seed}.npz" if out else None
+    if path and path.exists():
+        saved = np.load(path)
+        if json.loads(str(saved["labels"])) == labels and np.array_equal(saved["held"], held):
+            return saved["scores"]
+    rows = np.full((len(chosen), len(held)), np.nan)
+    by_setting: dict[tuple, list[int]] = {}
+    for i, (run, _, _) in enumerate(chosen):
+        attrs, captures = run.statistics()
+        key = (run.config.to_scalar, attrs["pattern"], json.dumps(captures))
+        by_setting.setdefault(key, []).append(i)
+    for (to_scalar, pattern, captures), members in by_setting.items():
+        rows[members] = holdout_scores(
+            [chosen[i][2] for i in members],
+            bench,
+            dataset,
+            held,
+            seed=seed,
+            captures=json.loads(captures),
+            to_scalar=to_scalar,
+            pattern=pattern,
+        )
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, labels=json.dumps(labels), held=held, scores=rows)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run", help="run folder of `eznas evolve`")
+    parser.add_argument("runs", nargs="+", help="run folders of `eznas evolve`")
     parser.add_argument("-n", type=int, default=1000, help="size of the correlate sample")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the correlate sample")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the sample and the scores")
     parser.add_argument("--dataset", nargs="+", default=["cifar10"])
     parser.add_argument("--select", nargs="+", default=["validation", "task", "0", "final"])
     parser.add_argument("--proxy", nargs="+", default=["az_nas", "vkdnw_agg", "meco", "params"])
     parser.add_argument("--score-cache", default="score_cache/scores.sqlite")
+    parser.add_argument("--out", type=Path, default=None, help="folder for the program scores")
     parser.add_argument("--data", default=None)
     args = parser.parse_args()
 
-    run = Run.open(args.run)
+    runs = [Run.open(folder) for folder in args.runs]
     bench = open_benchmark("nb201", args.data)
-    task, captures = set(), []
-    for entry in run.config.caches:
-        with open_cache(cache_group(entry)[0]) as cache:
-            task |= {int(i) for i in task_indices(cache.networks(), run.config.n_task,
-                                                  run.config.seed)}  # fmt: skip
-    for member in cache_group(run.config.caches[0]):
-        with open_cache(member) as cache:
-            attrs = dict(cache.attrs)
-            captures.append((int(attrs["batch_size"]), list(cache.kinds)))
+    task = set().union(*(task_networks(run) for run in runs))
     sample = sample_indices(bench.table, args.n, args.seed)
     held = np.array([i for i in sample if int(i) not in task])
     print(f"{len(held)} of the {len(sample)} sampled networks are outside every task set")
-    chosen = {}
-    for select in args.select:
-        key = int(select) if select.isdigit() else select
-        chosen[select] = run.individual(key)
+    chosen = []
+    for run in runs:
+        for select in args.select:
+            chosen.append(
+                (run, select, run.individual(int(select) if select.isdigit() else select))
+            )
     for dataset in args.dataset:
         acc = bench.table.column(dataset)[held]
-        rows = []
-        scores = holdout_scores(
-            list(chosen.values()),
-            bench,
-            dataset,
-            held,
-            seed=int(attrs["seed"]),
-            captures=captures,
-            to_scalar=run.config.to_scalar,
-            pattern=attrs["pattern"],
-        )
-        for (select, ind), row in zip(chosen.items(), scores, strict=True):
-            rows.append((f"evolved ({select}) {ind.text(run.config.aggregate)}", row))
+        scores = program_scores(chosen, bench, dataset, held, args.seed, args.out)
         report = run_correlation(
             bench, dataset, args.proxy, seed=args.seed, indices=held, cache=args.score_cache
         )
-        rows += [(name, report.scores[name]) for name in args.proxy]
         print(f"\n{dataset}: {len(held)} held-out networks\n")
         print("| proxy | Kendall tau | Spearman rho | NaN |\n|---|---|---|---|")
-        for name, row in rows:
+        by_select: dict[str, list[float]] = {}
+        for (run, select, ind), row in zip(chosen, scores, strict=True):
             result = correlate(row, acc)
+            by_select.setdefault(select, []).append(result.kendall)
+            text = ind.text(run.config.aggregate)
+            print(f"| {run.folder.name} ({select}) `{text}` | {result.kendall:.3f} | "
+                  f"{result.spearman:.3f} | {result.nan} |")  # fmt: skip
+        for name in args.proxy:
+            result = correlate(report.scores[name], acc)
             print(f"| {name} | {result.kendall:.3f} | {result.spearman:.3f} | {result.nan} |")
+        for select, taus in by_select.items():
+            print(f"\n{select}: Kendall tau {', '.join(f'{t:.3f}' for t in taus)} "
+                  f"(mean {np.mean(taus):.3f}, min {np.min(taus):.3f})")  # fmt: skip
 
 
 if __name__ == "__main__":
