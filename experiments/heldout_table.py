@@ -42,12 +42,15 @@ def task_networks(run: Run) -> set[int]:
     return found
 
 
-def program_scores(chosen, bench, dataset, held, seed, out: Path | None) -> np.ndarray:
-    """(chosen individuals, held networks) scores, from ``out`` if an earlier call saved them."""
+def program_scores(
+    chosen, bench, dataset, held, seed, out: Path | None, pattern: str | None = None
+) -> np.ndarray:
+    """(chosen individuals, held networks) scores, from ``out`` if an earlier call saved them;
+    blocks follow ``pattern`` (default: each run's own)."""
     labels = [
         f"{run.folder}:{select}:{ind.text(run.config.aggregate)}" for run, select, ind in chosen
     ]
-    path = out / f"programs-{dataset}-s{seed}.npz" if out else None
+    path = out / f"programs-{bench.name}-{dataset}-s{seed}.npz" if out else None
     if path and path.exists():
         saved = np.load(path)
         if json.loads(str(saved["labels"])) == labels and np.array_equal(saved["held"], held):
@@ -56,9 +59,9 @@ def program_scores(chosen, bench, dataset, held, seed, out: Path | None) -> np.n
     by_setting: dict[tuple, list[int]] = {}
     for i, (run, _, _) in enumerate(chosen):
         attrs, captures = run.statistics()
-        key = (run.config.to_scalar, attrs["pattern"], json.dumps(captures))
+        key = (run.config.to_scalar, pattern or attrs["pattern"], json.dumps(captures))
         by_setting.setdefault(key, []).append(i)
-    for (to_scalar, pattern, captures), members in by_setting.items():
+    for (to_scalar, blocks, captures), members in by_setting.items():
         rows[members] = holdout_scores(
             [chosen[i][2] for i in members],
             bench,
@@ -67,7 +70,7 @@ def program_scores(chosen, bench, dataset, held, seed, out: Path | None) -> np.n
             seed=seed,
             captures=json.loads(captures),
             to_scalar=to_scalar,
-            pattern=pattern,
+            pattern=blocks,
         )
     if path:
         path.parent.mkdir(parents=True, exist_ok=True)

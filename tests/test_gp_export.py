@@ -91,3 +91,23 @@ def test_exported_network_ops_match_the_evaluator(aggregate, tmp_path, models, b
     expected = evaluate([compile_tree(text)], blocks, aggregate=aggregate)[0]
     direct = [module.score_model(m, batches.D, batches.labels, seed=7) for m in models]
     np.testing.assert_allclose(direct, expected, rtol=1e-5)
+
+
+def test_a_file_reads_the_scored_spaces_own_blocks(tmp_path):
+    """Transfer as it is: an NB201 (ReLU-Conv-BN) program given by path scores an NB101
+    network on that space's Conv-BN-ReLU blocks, as the collector would capture them."""
+    from eznas import open_benchmark
+    from eznas.proxies import get_proxy
+    from eznas.proxies.scoring import Scorer
+
+    text = "mean(div(T4G_D, add(T1_D, T2_D)))"
+    path = export_program(text, tmp_path / "nb201_proxy.py", batch_size=2, pattern="rcb")
+    bench = open_benchmark("nb101")
+    arch = bench.table.arch(0)
+    scorer = Scorer(bench.space, "cifar10", 3, data_dir=bench.data_dir, batch_size=2)
+    score = scorer(arch, get_proxy(str(path)))
+    torch.manual_seed(3)
+    stats = collect_model(bench.space.build(arch, "cifar10"), make_batches("cifar10", 2, 3), "cbr")
+    assert score == pytest.approx(
+        evaluate([compile_tree(text)], BlockSet.from_blocks([stats]))[0][0]
+    )

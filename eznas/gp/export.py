@@ -271,11 +271,20 @@ def aggregate(values: list) -> float:
 
 
 def score_model(
-    model: nn.Module, inputs: torch.Tensor, labels=None, *, seed: int = 0, batch=None, **context
+    model: nn.Module,
+    inputs: torch.Tensor,
+    labels=None,
+    *,
+    seed: int = 0,
+    batch=None,
+    pattern: str | None = None,
+    **context,
 ) -> float:
     """Score an untrained model on one batch (D = inputs; N and P made from ``seed``); a
-    proxy capturing at several batch sizes reads the others from ``batch(size)``."""
-    pattern = PROXY_INFO["pattern"]
+    proxy capturing at several batch sizes reads the others from ``batch(size)``. Blocks
+    follow ``pattern`` (default: the one the proxy was evolved with; eznas passes the
+    scored space's own, so the roles T1..T4 carry over to Conv-BN-ReLU spaces)."""
+    pattern = pattern or PROXY_INFO["pattern"]
     blocks = capture_planned(
         model, PROXY_INFO["captures"], inputs, labels, seed, pattern, batch
     )
@@ -304,18 +313,18 @@ def score_component(
     *,
     seed: int = 0,
     batch=None,
+    pattern: str | None = None,
     **context,
 ) -> float:
     """Component ``index`` of an untrained model on one batch (D = inputs; N and P made from
-    ``seed``; other batch sizes from ``batch(size)``): its program on every block, then its
-    network op over the blocks in depth order."""
+    ``seed``; other batch sizes from ``batch(size)``; blocks as in ``score_model``): its
+    program on every block, then its network op over the blocks in depth order."""
     entry = PROXY_INFO["components"][index]
     kinds = entry["kinds"]
-    blocks = capture_planned(
-        model, entry["captures"], inputs, labels, seed, PROXY_INFO["pattern"], batch
-    )
+    pattern = pattern or PROXY_INFO["pattern"]
+    blocks = capture_planned(model, entry["captures"], inputs, labels, seed, pattern, batch)
     if not blocks:
-        raise ValueError(f"the model has no {{PROXY_INFO['pattern']}} blocks to score")
+        raise ValueError(f"the model has no {{pattern}} blocks to score")
     values = []
     for stats in blocks:
         t = {{k: torch.as_tensor(stats[k], dtype=torch.float32)[None] for k in kinds}}

@@ -39,12 +39,19 @@ def load_component(name: str) -> Proxy:
     return components[int(index)]
 
 
-def _batch_kwarg(score) -> Callable[[object], dict]:
-    """``batch=`` for a file's scoring function that takes it (exported files do; a
-    hand-written ``score_model(model, inputs, labels, *, seed)`` need not)."""
+def _passes(score) -> Callable[..., dict]:
+    """The context a file's scoring function takes: ``batch`` (the scorer's seeded batch of
+    any size) and ``pattern`` (the scored space's block pattern). Exported files take both;
+    a hand-written ``score_model(model, inputs, labels, *, seed)`` need not."""
     params = inspect.signature(score).parameters.values()
-    takes = any(p.name == "batch" or p.kind is p.VAR_KEYWORD for p in params)
-    return (lambda batch: {"batch": batch}) if takes else (lambda batch: {})
+    takes = {p.name for p in params} | ({"batch", "pattern"} if any(
+        p.kind is p.VAR_KEYWORD for p in params) else set())  # fmt: skip
+
+    def context(batch=None, space=None) -> dict:
+        found = {"batch": batch, "pattern": getattr(space, "block_pattern", None)}
+        return {k: v for k, v in found.items() if k in takes}
+
+    return context
 
 
 def _key(path: Path) -> tuple[str, str]:
@@ -81,10 +88,10 @@ def load_proxy_file(path: str | os.PathLike) -> Proxy | Combo:
         if missing:
             raise BadFileError(f"{path}: PROXY_INFO lacks {', '.join(missing)}")
 
-        extra = _batch_kwarg(score)
+        context = _passes(score)
 
-        def fn(model, inputs, labels, *, seed: int = 0, batch=None, **_):
-            return score(model, inputs, labels, seed=seed, **extra(batch))
+        def fn(model, inputs, labels, *, seed: int = 0, batch=None, space=None, **_):
+            return score(model, inputs, labels, seed=seed, **context(batch, space))
 
         _LOADED[key] = Proxy(
             name=f"file:{info['name'] or path.stem}@{digest}",
@@ -103,11 +110,11 @@ def _combo(path: Path, module, info: dict, digest: str) -> Combo:
     score = getattr(module, "score_component", None)
     if not callable(score):
         raise BadFileError(f"{path}: a multi-component proxy must define score_component()")
-    components = []
+    components, context = [], _passes(score)
     for i, entry in enumerate(info["components"]):
 
-        def fn(model, inputs, labels, *, seed: int = 0, batch=None, _i: int = i, **_):
-            return score(_i, model, inputs, labels, seed=seed, batch=batch)
+        def fn(model, inputs, labels, *, seed: int = 0, batch=None, space=None, _i=i, **_):
+            return score(_i, model, inputs, labels, seed=seed, **context(batch, space))
 
         components.append(
             Proxy(
