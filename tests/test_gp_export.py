@@ -29,6 +29,7 @@ PROGRAMS = (
     "trace(gram_channel(T2G_N))",
     "eig_entropy(gram_channel(T4_D))",
     "add(cond(code_gram(T1_P)), eff_rank(gram_sample(T4G_D)))",
+    "eig_min(corr_channel(T2_D))",
 )
 DATASET = "ImageNet16-120"
 

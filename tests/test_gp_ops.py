@@ -145,3 +145,21 @@ def test_spectral_shape_ops_ignore_the_scale():
     for name in ("eig_entropy", "eff_rank", "cond"):
         small = OPS[name].fn(m * 1e-13)[0]
         assert small == pytest.approx(float(OPS[name].fn(m)[0]), rel=1e-6), name
+
+
+def test_corr_channel_is_meco_correlation_with_constant_channels_zeroed(block):
+    """Pearson correlation of channels over samples and positions, as ``torch.corrcoef``;
+    a constant channel (no correlation, NaN in corrcoef) gets a zero row and column."""
+    x = block["T1_D"][:1].clone()  # (1, C, H, W): MeCo's one-sample map
+    op = OPS["corr_channel"]
+    assert op.shape(tuple(x.shape)) == (x.shape[1], x.shape[1])
+    expected = torch.corrcoef(x[0].flatten(1).double()).float()
+    assert torch.allclose(op.fn(x.unsqueeze(0))[0], expected, atol=1e-5)
+    scaled = x * torch.rand(1, x.shape[1], 1, 1).add(0.5) + 3.0  # per-channel affine: BN
+    assert torch.allclose(op.fn(scaled.unsqueeze(0)), op.fn(x.unsqueeze(0)), atol=1e-5)
+    x[0, 2] = 7.0
+    corr = op.fn(x.unsqueeze(0))[0]
+    assert torch.isfinite(corr).all() and (corr[2] == 0).all() and (corr[:, 2] == 0).all()
+    assert (op.fn(torch.zeros(1, *x.shape)) == 0).all()
+    with pytest.raises(ShapeError):
+        op.shape((5,))

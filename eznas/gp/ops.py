@@ -23,7 +23,8 @@ equal       add sub mul div max min                            (s, s) -> s; (s, 
 reduce      mean sum std l1 l2 amax amin                       s -> ()
 pair        cosine hamming inner pearson                       (s, s) -> (); else invalid
 gram0       gram_sample code_gram (rows = axis 0, the batch)   (a, *r) -> (a, a), ndim>=2
-gram1       gram_channel (rows = axis 1, e.g. channels)        (a, b, *r) -> (b, b)
+gram1       gram_channel corr_channel (rows = axis 1, e.g.     (a, b, *r) -> (b, b)
+            channels)
 square      logdet trace eig_entropy eig_min eig_max           (a, a) -> (); else invalid
             eff_rank cond
 =========== ================================================== =========================
@@ -355,6 +356,18 @@ def op_gram_sample(x: torch.Tensor) -> torch.Tensor:
 def op_gram_channel(x: torch.Tensor) -> torch.Tensor:
     rows = x.transpose(1, 2).reshape(x.shape[0], x.shape[2], -1)
     return rows @ rows.transpose(1, 2)
+
+
+@gp_op("corr_channel", 1, "gram1")
+def op_corr_channel(x: torch.Tensor) -> torch.Tensor:
+    """Pearson correlation of the rows along axis 1 (channels) over all other axes (samples
+    and positions pooled): MeCo's matrix for a one-sample feature map. A constant row has
+    no correlation and gets a zero row and column (diagonal included), as MeCo maps
+    ``corrcoef``'s NaN to 0; computed in float64."""
+    rows = x.transpose(1, 2).reshape(x.shape[0], x.shape[2], -1).double()
+    rows = rows - rows.mean(2, keepdim=True)
+    unit = safe_div(rows, rows.norm(dim=2, keepdim=True))
+    return (unit @ unit.transpose(1, 2)).clamp(-1, 1).to(x.dtype)
 
 
 @gp_op("logdet", 1, "square")

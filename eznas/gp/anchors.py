@@ -1,0 +1,114 @@
+"""Hand-written programs that reproduce library proxies: the expressivity check.
+
+Each anchor pairs a library proxy with the closest program of the language (an individual
+text, ``net_op:tree``) and the batch the two are compared at. Programs are scored the way
+held-out networks are (``eznas.gp.holdout.holdout_scores``: live seeded models, raw kinds
+captured at B = 1 and summary kinds at B = 16, the collector's seeded D/N/P batches); the
+library proxy through ``Scorer`` with the same seed, so the same weights and, at the same
+batch size, the same images (``data_batch`` is what ``make_batches`` calls) and the same
+noise (AZ-NAS's Gaussian batch is drawn as the collector's N).
+
+- NASWOT: log det of the sum over ReLUs of N_l K_l (K_l a ReLU's code-agreement kernel as
+  a fraction of its N_l units). The program sums det(N_l K_l)^(1/B) over blocks (``trace``
+  of K is B): Minkowski's determinant inequality makes that a lower bound of
+  det(sum_l N_l K_l)^(1/B), a monotone function of NASWOT.
+- MeCo: the sum over feature maps of the smallest eigenvalue of one image's channel
+  correlation; per block its ReLU output, its conv output and its BN output (which has the
+  conv output's correlations, so T4 counts twice).
+- AZ-NAS expressivity and progressivity: the sum and the smallest step over blocks of the
+  spectral entropy of the noise features' channel covariance. AZ-NAS reads stem and cell
+  outputs of a Kaiming-re-initialised copy; blocks see node tensors inside cells (T1) of
+  the collector's model, so this is an approximation.
+- Synflow: |weights| products along paths for an all-ones input without BN; the statistics
+  hold the weights (T3) but no BN-free all-ones pass and blocks do not know the cell's
+  paths, so the program sums per-layer log gains (fan-in x mean |w|) over blocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from eznas.benchmark.benchmarks import Benchmark, as_benchmark
+from eznas.gp.holdout import holdout_indices, holdout_scores
+from eznas.gp.individual import parse_individuals
+from eznas.proxies.scoring import Scorer
+from eznas.runtime import SUMMARY_KINDS, parse_kind
+
+SUMMARY_BATCH = 16
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A library proxy, the program that reproduces it, and the batch both are scored at."""
+
+    proxy: str
+    program: str
+    batch_size: int
+
+
+ANCHORS: dict[str, Anchor] = {
+    a.proxy: a
+    for a in (
+        Anchor(
+            "naswot",
+            "sum:mul(sum(sign(sigmoid(T1_D))), exp(div(logdet(K_T1_D), trace(K_T1_D))))",
+            SUMMARY_BATCH,
+        ),
+        Anchor(
+            "meco",
+            "sum:add(eig_min(corr_channel(T2_D)), "
+            "add(eig_min(corr_channel(T4_D)), eig_min(corr_channel(T4_D))))",
+            1,
+        ),
+        Anchor("az_expressivity", "sum:eig_entropy(C_T1_N)", SUMMARY_BATCH),
+        Anchor("az_progressivity", "min_step:eig_entropy(C_T1_N)", SUMMARY_BATCH),
+        Anchor(
+            "synflow",
+            "sum:log(mul(mean(abs(T3)), mean(gram_sample(sign(sigmoid(T3))))))",
+            1,
+        ),
+    )
+}
+"""Anchors by library proxy name."""
+
+
+def anchor_indices(benchmark: Benchmark | str = "nb201", n: int = 50, seed: int = 0) -> np.ndarray:
+    """The ``n`` table rows the check uses: a seeded sample of the whole table."""
+    return holdout_indices(len(as_benchmark(benchmark).table), [], n, seed)
+
+
+def program_scores(
+    anchors: Sequence[Anchor],
+    benchmark: Benchmark | str,
+    indices: Sequence[int],
+    dataset: str = "cifar10",
+    seed: int = 0,
+) -> np.ndarray:
+    """(anchors, networks): each anchor's program on live networks, raw kinds captured at
+    B = 1 and summary kinds at B = ``SUMMARY_BATCH`` (only the kinds the programs read)."""
+    individuals = parse_individuals([a.program for a in anchors])
+    kinds = {k for ind in individuals for c in ind.components for k in c.program.kinds}
+    raw = [k for k in kinds if parse_kind(k).summary is None]
+    summaries = [k for k in kinds if k in SUMMARY_KINDS]
+    captures = [(b, ks) for b, ks in ((1, raw), (SUMMARY_BATCH, summaries)) if ks]
+    return holdout_scores(
+        individuals, benchmark, dataset, indices, seed=seed, captures=captures, progress=False
+    )
+
+
+def library_scores(
+    anchor: Anchor,
+    benchmark: Benchmark | str,
+    indices: Sequence[int],
+    dataset: str = "cifar10",
+    seed: int = 0,
+) -> np.ndarray:
+    """The library proxy's scores of the same networks at the anchor's batch size (no cache)."""
+    bench = as_benchmark(benchmark)
+    scorer = Scorer(
+        bench.space, dataset, seed, data_dir=bench.data_dir, batch_size=anchor.batch_size
+    )
+    return np.array([scorer(bench.table.arch(int(i)), anchor.proxy) for i in indices])
