@@ -392,6 +392,8 @@ EVOLVE_HELP = {
     "library proxy (naswot, synflow...)",
     "validation_split": "fraction of task networks kept out of fitness, used only by "
     "export --select validation",
+    "start": "individuals the first population starts with: texts, or the names of library "
+    "proxies the language reproduces (naswot, meco; see eznas.gp.anchors)",
 }
 
 

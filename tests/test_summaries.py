@@ -277,3 +277,28 @@ def test_schema_mismatch_is_one_line(caches, tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "holds summaries (schema 2), not raw tensors" in err
+
+
+def test_evolution_can_start_from_the_anchors(caches, tmp_path):
+    """``start`` puts hand designs (by proxy name or text) in the first population, checked
+    like any program; a run of bare trees refuses components."""
+    from eznas.gp.anchors import ANCHORS
+
+    raw_path, summary_path = caches
+    config = EvolveConfig(
+        caches=[f"{raw_path}+{summary_path}"],
+        population=6,
+        generations=0,
+        n_task=4,
+        per_pair=4,
+        components=2,
+        start=["meco", "naswot"],
+    )
+    assert config.start == [ANCHORS["meco"].program, ANCHORS["naswot"].program]
+    run = evolve(config, tmp_path / "run", verbose=False)
+    assert run.population[:2] == config.start
+    assert len(run.population) == 6
+    with pytest.raises(ValueError, match="bare trees"):
+        bare = EvolveConfig(caches=config.caches, population=4, generations=0, n_task=4,
+                            per_pair=4, start=["meco"])  # fmt: skip
+        evolve(bare, tmp_path / "bare", verbose=False)

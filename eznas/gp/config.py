@@ -10,6 +10,14 @@ from eznas.gp.program import AGGREGATIONS, TO_SCALAR
 from eznas.gp.terms import PARAMS, check_term
 
 
+def start_text(name: str) -> str:
+    """An individual's text, or the program of a library proxy's anchor (``meco``,
+    ``naswot``...: ``eznas.gp.anchors``), so an evolution can start from hand designs."""
+    from eznas.gp.anchors import ANCHORS
+
+    return ANCHORS[name].program if name in ANCHORS else name
+
+
 @dataclass
 class EvolveConfig:
     """Every setting of a run; saved as ``config.json`` in the run folder."""
@@ -36,6 +44,7 @@ class EvolveConfig:
     net_ops: list[str] = field(default_factory=list)  # network ops to evolve; [] = aggregate
     terms: list[str] = field(default_factory=list)  # network terms to add: params, proxies
     validation_split: float = 0.0  # task networks kept out of fitness, to choose the export
+    start: list[str] = field(default_factory=list)  # first individuals: texts or anchor names
     jobs: int = 1
     scheduler: str | None = None
 
@@ -59,6 +68,9 @@ class EvolveConfig:
             check_term(term)
         if self.cxpb + self.mutpb > 1:
             raise ValueError(f"cxpb + mutpb must be <= 1, got {self.cxpb} + {self.mutpb}")
+        if len(self.start) > self.population:
+            raise ValueError(f"{len(self.start)} start individuals exceed the population")
+        self.start = [start_text(s) for s in self.start]
 
     @property
     def multi(self) -> bool:

@@ -150,6 +150,32 @@ class Evolver:
             self._valid[text] = ok
         return self._valid[text]
 
+    def first_population(self, n: int) -> list:
+        """The config's start individuals (each must be valid here), then random valid ones."""
+        cfg, start = self.config, []
+        for text in cfg.start:
+            own = text
+            if not cfg.multi:  # a run of single programs under one network op: bare trees
+                parsed = parse_individual(text, cfg.aggregate, self.pset)
+                if (
+                    parsed.size > 1
+                    or parsed.terms
+                    or parsed.components[0].aggregate != cfg.aggregate
+                ):
+                    raise ValueError(
+                        f"start {text!r}: this run takes bare trees (no components, terms or "
+                        f"network ops other than {cfg.aggregate!r})"
+                    )
+                own = parsed.components[0].program.text
+            ind = _restore([own], [None], cfg, self.pset)[0]
+            if not self.valid(ind):
+                raise ValueError(
+                    f"start {text!r} is not valid on this task set (it fails on some blocks, "
+                    "is not finite, or does not read tensor values)"
+                )
+            start.append(ind)
+        return start + self.random_valid(n - len(start))
+
     def random_valid(self, n: int) -> list:
         out = []
         for _ in range(10_000 * max(n, 1)):
@@ -389,7 +415,7 @@ def evolve(
             signal.signal(sig, stop)
         if not resume:
             started = time.perf_counter()
-            population = evolver.random_valid(config.population)
+            population = evolver.first_population(config.population)
             info = evolver.evaluate(population, random)
             hof.update(population)
             elapsed += time.perf_counter() - started
