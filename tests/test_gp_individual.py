@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from eznas.gp import EvolveConfig, evolve
+from eznas.gp import EvolveConfig, Run, evolve
 from eznas.gp.individual import Individual, combined_scores, parse_individual
 from eznas.ranks import logrank
 from eznas.stats import collect
@@ -83,7 +83,7 @@ def test_multi_component_run_resumes_exactly_and_tests_held_out(caches, tmp_path
     assert terms <= {"params", "synflow"}
 
 
-def test_validation_networks_never_enter_fitness(caches, tmp_path):
+def test_validation_networks_never_enter_fitness(caches, tmp_path, monkeypatch):
     from eznas.gp.evolve import Evolver
     from eznas.gp.fitness import split_positions
 
@@ -97,6 +97,18 @@ def test_validation_networks_never_enter_fitness(caches, tmp_path):
     run = evolve(cfg, tmp_path / "run", verbose=False)
     text, tau = run.choose("validation")
     assert text in [t for t, _ in run.hall_of_fame] and -1 <= tau <= 1
+    # the choices were made while the task statistics were loaded: reopening the run
+    # answers from choices.json without loading them again
+    import eznas.gp.fitness
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the task statistics were loaded again")
+
+    monkeypatch.setattr(eznas.gp.fitness, "load_task", no_loading)
+    reopened = Run.open(run.folder)
+    assert reopened.choose("validation") == (text, tau)
+    assert reopened.choose("task") == run.choose("task")
+    monkeypatch.undo()
     with pytest.raises(ValueError, match="validation"):
         evolve(config(caches, generations=0), tmp_path / "plain", verbose=False).choose(
             "validation"

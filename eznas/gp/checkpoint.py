@@ -16,6 +16,7 @@ from pathlib import Path
 from eznas.files import write_atomic
 
 CONFIG, LOG, CHECKPOINT = "config.json", "log.jsonl", "checkpoint.json"
+CHOICES = "choices.json"  # the hall-of-fame entries chosen on task / validation networks
 
 
 def write_json(path: Path, content: dict) -> None:

@@ -441,7 +441,12 @@ def evolve(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return run.reload()
+    run.reload()
+    if not run.interrupted:  # choose while the task statistics are loaded (choices.json)
+        run.choose("task")
+        if config.validation_split:
+            run.choose("validation")
+    return run
 
 
 def _log_generation(folder, generation, population, info, took, elapsed, config, verbose) -> None:

@@ -221,7 +221,7 @@ class Run:
         In-run fitness comes from random draws of 20 networks, so the best-ever entry is partly
         luck; re-ranking on the whole task set (still no held-out network) is sturdier.
         """
-        return self._best_on(lambda size: list(range(size)))
+        return self._best_on("task", lambda size: list(range(size)))
 
     @cached_property
     def _validation_best(self) -> tuple[str, float]:
@@ -229,20 +229,36 @@ class Run:
         split = self.config.validation_split
         if not split:
             raise ValueError(f"run {self.folder} kept no validation networks (validation_split 0)")
-        return self._best_on(lambda size: split_positions(size, split, self.config.seed)[1])
+        return self._best_on(
+            "validation", lambda size: split_positions(size, split, self.config.seed)[1]
+        )
 
-    def _best_on(self, positions) -> tuple[str, float]:
+    def _best_on(self, which: str, positions) -> tuple[str, float]:
         """The hall-of-fame entry with the best min Kendall tau over ``positions(size)`` of
-        each task pair."""
+        each task pair; remembered in ``choices.json`` (keyed by the hall of fame), so later
+        exports and tests need not load the task statistics again."""
         from eznas.gp.fitness import load_task, min_kendall
 
         texts = [t for t, _ in self.hall_of_fame]
+        path = self.folder / ck.CHOICES
+        try:
+            saved = ck.read_json(path) if path.exists() else {}
+        except ValueError:  # a damaged record is recomputed and rewritten
+            saved = {}
+        saved = saved if isinstance(saved, dict) else {}
+        if saved.get("hall_of_fame") == texts and which in saved:
+            text, tau = saved[which]
+            return str(text), float(tau)
         pairs = load_task(self.config.spec())  # the evolver's key: reuses its loaded task set
         chosen = [(p, positions(len(pair.indices))) for p, pair in enumerate(pairs)]
         individuals = parse_individuals(texts, self.config.aggregate)
         taus = min_kendall(individuals, pairs, chosen, self.config.to_scalar)
         taus = np.where(np.isfinite(taus), taus, -np.inf)
         best = int(np.argmax(taus))
+        if saved.get("hall_of_fame") != texts:
+            saved = {"hall_of_fame": texts}
+        saved[which] = [texts[best], float(taus[best])]
+        ck.write_json(path, saved)
         return texts[best], float(taus[best])
 
     # ------------------------------------------------------------ formula and export
