@@ -45,37 +45,46 @@ def task_networks(run: Run) -> set[int]:
 def program_scores(
     chosen, bench, dataset, held, seed, out: Path | None, pattern: str | None = None
 ) -> np.ndarray:
-    """(chosen individuals, held networks) scores, from ``out`` if an earlier call saved them;
-    blocks follow ``pattern`` (default: each run's own)."""
-    labels = [
-        f"{run.folder}:{select}:{ind.text(run.config.aggregate)}" for run, select, ind in chosen
-    ]
-    path = out / f"programs-{bench.name}-{dataset}-s{seed}.npz" if out else None
-    if path and path.exists():
-        saved = np.load(path)
-        if json.loads(str(saved["labels"])) == labels and np.array_equal(saved["held"], held):
-            return saved["scores"]
-    rows = np.full((len(chosen), len(held)), np.nan)
-    by_setting: dict[tuple, list[int]] = {}
-    for i, (run, _, _) in enumerate(chosen):
+    """(chosen individuals, held networks) scores; blocks follow ``pattern`` (default: each
+    run's own). Rows are saved under ``out`` by individual and capture settings, so a rerun
+    with more runs computes only the new individuals."""
+    keys = []
+    for run, _, ind in chosen:
         attrs, captures = run.statistics()
-        key = (run.config.to_scalar, pattern or attrs["pattern"], json.dumps(captures))
-        by_setting.setdefault(key, []).append(i)
-    for (to_scalar, blocks, captures), members in by_setting.items():
-        rows[members] = holdout_scores(
-            [chosen[i][2] for i in members],
+        setting = [run.config.to_scalar, pattern or attrs["pattern"], captures]
+        keys.append(json.dumps([*setting, ind.text(run.config.aggregate)]))
+    path = out / f"programs-{bench.name}-{dataset}-s{seed}.npz" if out else None
+    saved: dict[str, np.ndarray] = {}
+    if path and path.exists():
+        found = np.load(path)
+        if np.array_equal(found["held"], held):
+            saved = dict(zip(json.loads(str(found["keys"])), found["scores"], strict=True))
+    missing: dict[str, list[str]] = {}  # capture settings -> keys of individuals to score
+    for key in dict.fromkeys(keys):
+        if key not in saved:
+            missing.setdefault(json.dumps(json.loads(key)[:3]), []).append(key)
+    for setting, members in missing.items():
+        to_scalar, blocks, captures = json.loads(setting)
+        texts = [json.loads(key)[3] for key in members]
+        individuals = [ind for _, _, ind in chosen]
+        by_text = {json.loads(k)[3]: ind for k, ind in zip(keys, individuals, strict=True)}
+        rows = holdout_scores(
+            [by_text[t] for t in texts],
             bench,
             dataset,
             held,
             seed=seed,
-            captures=json.loads(captures),
+            captures=captures,
             to_scalar=to_scalar,
             pattern=blocks,
         )
-    if path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, labels=json.dumps(labels), held=held, scores=rows)
-    return rows
+        saved.update(zip(members, rows, strict=True))
+        if path:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(
+                path, keys=json.dumps(list(saved)), held=held, scores=np.array(list(saved.values()))
+            )
+    return np.array([saved[key] for key in keys])
 
 
 def main() -> None:
