@@ -97,12 +97,17 @@ def main() -> None:
     parser.add_argument("--proxy", nargs="+", default=["az_nas", "vkdnw_agg", "meco", "params"])
     parser.add_argument("--score-cache", default="score_cache/scores.sqlite")
     parser.add_argument("--out", type=Path, default=None, help="folder for the program scores")
+    parser.add_argument(
+        "--also-exclude", nargs="+", default=[], metavar="RUN",
+        help="runs whose task networks are left out too (same held-out set as their table)",
+    )  # fmt: skip
     parser.add_argument("--data", default=None)
     args = parser.parse_args()
 
     runs = [Run.open(folder) for folder in args.runs]
     bench = open_benchmark("nb201", args.data)
-    task = set().union(*(task_networks(run) for run in runs))
+    others = [Run.open(folder) for folder in args.also_exclude]
+    task = set().union(*(task_networks(run) for run in runs + others))
     sample = sample_indices(bench.table, args.n, args.seed)
     held = np.array([i for i in sample if int(i) not in task])
     print(f"{len(held)} of the {len(sample)} sampled networks are outside every task set")

@@ -130,6 +130,7 @@ def info_run(args: argparse.Namespace) -> int:
     from eznas.paths import DataNotFoundError, data_roots
     from eznas.proxies import PROXIES
     from eznas.proxies.combo import COMBOS
+    from eznas.proxies.evolved import EVOLVED
     from eznas.ranks import AGGREGATORS
     from eznas.search import SEARCHES
     from eznas.spaces import SPACES
@@ -137,6 +138,7 @@ def info_run(args: argparse.Namespace) -> int:
     print("spaces:   " + ", ".join(sorted(SPACES)))
     print("datasets: " + ", ".join(DATASETS))
     print("proxies:  " + ", ".join(sorted(PROXIES)))
+    print("evolved:  " + (", ".join(EVOLVED) or "none") + " (eznas/proxies/evolved)")
     print("searches: " + ", ".join(sorted(SEARCHES)))
     print(
         f"combos:   {', '.join(sorted(COMBOS))}, or combo:AGG(p1,p2,...) with AGG in "

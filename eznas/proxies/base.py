@@ -86,14 +86,17 @@ def get_proxy(name: str) -> Proxy | Combo:
         from eznas.proxies.loader import load_component
 
         return load_component(name)
-    if str(name).endswith(".py"):
-        from eznas.proxies.loader import load_proxy_file
+    from eznas.proxies.evolved import EVOLVED
+    from eznas.proxies.loader import load_proxy_file
 
+    if str(name).endswith(".py"):
         return load_proxy_file(name)
+    if name in EVOLVED:
+        return load_proxy_file(EVOLVED[name])
     try:
         return PROXIES[name]
     except KeyError:
         raise ValueError(
-            f"unknown proxy {name!r}; available: {', '.join(sorted(PROXIES))} "
-            "and combos 'combo:AGG(p1,p2,...)'"
+            f"unknown proxy {name!r}; available: {', '.join(sorted(PROXIES))}, the evolved "
+            f"{', '.join(EVOLVED) or '(none)'} and combos 'combo:AGG(p1,p2,...)'"
         ) from None

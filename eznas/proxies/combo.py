@@ -59,21 +59,24 @@ def register_combo(alias: str, spec: str) -> None:
 
 
 def is_combo(name: str) -> bool:
-    if str(name).endswith(".py"):  # an exported file of several components is one
+    from eznas.proxies.evolved import EVOLVED
+
+    if str(name).endswith(".py") or name in EVOLVED:  # a file of several components is one
         from eznas.proxies.loader import load_proxy_file
 
-        return isinstance(load_proxy_file(name), Combo)
+        return isinstance(load_proxy_file(EVOLVED.get(name, name)), Combo)
     return str(name).startswith(PREFIX) or name in COMBOS
 
 
 def parse_combo(name: str) -> Combo:
     """The Combo named ``name``; a one-line ValueError names the bad part and the choices."""
     from eznas.proxies.base import PROXIES, get_proxy
+    from eznas.proxies.evolved import EVOLVED
 
-    if str(name).endswith(".py"):
+    if str(name).endswith(".py") or name in EVOLVED:
         from eznas.proxies.loader import load_proxy_file
 
-        return load_proxy_file(name)
+        return load_proxy_file(EVOLVED.get(name, name))
     spec = COMBOS.get(name, name)
     if not spec.startswith(PREFIX):
         raise ValueError(f"{name!r} is not a combo: write 'combo:AGG(p1,p2,...)'")

@@ -1,0 +1,39 @@
+"""The evolved NB201 proxy that ships with eznas works by name wherever a proxy name does."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from eznas.correlation import run_correlation
+from eznas.proxies import get_proxy
+from eznas.proxies.combo import is_combo
+from eznas.proxies.evolved import EVOLVED
+from eznas.search import search_runs
+
+DATASET = "ImageNet16-120"  # the quickest NB201 networks (inputs: CIFAR-10 images at 16x16)
+
+
+def test_eznas_nb201_ships_with_its_record():
+    path = EVOLVED["eznas_nb201"]
+    record = path.with_suffix(".md").read_text()
+    assert "eznas evolve" in record and "held-out" in record
+    assert "import eznas" not in path.read_text()  # a plain torch file, as exported
+    proxy = get_proxy("eznas_nb201")  # one program: a per-network proxy, not a combo
+    assert not is_combo("eznas_nb201") and proxy.name.startswith("file:eznas_nb201@")
+
+
+def test_eznas_nb201_correlates_and_searches_by_name(tmp_path):
+    report = run_correlation(
+        "nb201", DATASET, ["eznas_nb201"], indices=[0, 1, 3, 9], cache=None, progress=False
+    )
+    assert np.isfinite(report.scores["eznas_nb201"]).all()
+    summary = search_runs(
+        "random",
+        runs=1,
+        dataset=DATASET,
+        proxy="eznas_nb201",
+        evaluations=4,
+        cache=tmp_path / "scores.sqlite",
+        progress=False,
+    )
+    assert len(summary.results) == 1 and summary.results[0].arch
