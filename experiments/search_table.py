@@ -12,7 +12,12 @@ every dataset separately. CIFAR-10 images stand in for CIFAR-100 and ImageNet16-
 
 ``--proxy my_proxy.py`` drives the rows by an exported evolved proxy instead of their own
 metric (ET-NAS, whose three-metric design has no single-metric form, and the oracle are
-skipped).
+skipped). ``--benchmark nbmacro|nb101|nb301`` searches another space (NB101/NB301 inside
+their labelled archs) against its optimum; ``--replace naswot=meco`` swaps one proxy of every
+row's metric for another (where NASWOT is weak or too slow), FreeREA's sum included:
+
+    nice -n 10 python experiments/search_table.py --benchmark nb101 --runs 30 \\
+        --rows "NASWOT N=100" "FreeREA" "REA oracle (reference)" --replace naswot=meco
 """
 
 from __future__ import annotations
@@ -26,9 +31,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from eznas.benchmark import load_table
+from eznas.benchmark.benchmarks import open_benchmark
 from eznas.proxies.scoring import ScoreCache
-from eznas.search import SearchSummary, markdown_table, save_runs, search_runs
+from eznas.search import SearchSummary, get_search, markdown_table, save_runs, search_runs
 
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
 # label -> (algorithm, search keyword arguments); budgets sized for 2 shared CPU cores
@@ -43,8 +48,28 @@ ROWS: dict[str, tuple[str, dict]] = {
         dict(evaluations=60, inits=1, max_flops=1e8, max_params=8e5),
     ),
     "FreeREA 45 s": ("freerea", dict(time_budget=45, inits=1)),
+    "REA N=100": ("rea", dict(evaluations=100)),
     "REA oracle (reference)": ("rea", dict(proxy="oracle", evaluations=100)),
 }
+
+
+def parse_replace(text: str) -> tuple[str, str]:
+    old, _, new = text.partition("=")
+    if not old or not new:
+        raise argparse.ArgumentTypeError(f"--replace {text!r} must look like 'naswot=meco'")
+    return old, new
+
+
+def replaced(algo: str, kwargs: dict, swaps: list[tuple[str, str]]) -> dict:
+    """``kwargs`` with each ``old`` proxy of the row's metric (given or the algorithm's
+    default) swapped for ``new``; the oracle stays."""
+    proxies = kwargs.get("proxy", get_search(algo).proxies)
+    if not swaps or proxies == "oracle":
+        return kwargs
+    names = (proxies,) if isinstance(proxies, str) else tuple(proxies)
+    for old, new in swaps:
+        names = tuple(new if name == old else name for name in names)
+    return {**kwargs, "proxy": names}
 
 
 def on_dataset(summary: SearchSummary, dataset: str, table) -> SearchSummary:
@@ -105,13 +130,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="reports/search")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--proxy", default=None, help="drive the rows by this proxy instead")
+    parser.add_argument("--benchmark", default="nb201", help="space + ground truth")
+    parser.add_argument("--data", default=None, help="data folder")
+    parser.add_argument(
+        "--replace", type=parse_replace, action="append", default=[], help="OLD=NEW proxy"
+    )
     args = parser.parse_args(argv)
     unknown = set(args.rows) - set(ROWS)
     if unknown:
         parser.error(f"unknown rows {sorted(unknown)}; allowed: {list(ROWS)}")
     torch.set_num_threads(args.threads)
-    table, cache, out = load_table("nb201"), ScoreCache(args.cache), Path(args.out)
-    searched = DATASETS if args.search_dataset == "each" else (args.search_dataset,)
+    bench = open_benchmark(args.benchmark, args.data)
+    table, cache, out = bench.table, ScoreCache(args.cache), Path(args.out)
+    datasets = tuple(d for d in DATASETS if d in bench.datasets) or bench.datasets
+    searched = datasets if args.search_dataset == "each" else (args.search_dataset,)
     summaries, raw = [], []
     for label in args.rows:
         algo, kwargs = ROWS[label]
@@ -120,21 +152,31 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             kwargs = {**kwargs, "proxy": args.proxy, "inits": 1}
             label = f"{label} [{Path(args.proxy).stem}]"
+        swapped = replaced(algo, kwargs, args.replace)
+        if swapped is not kwargs:
+            label = f"{label} [{'+'.join(swapped['proxy'])}]"
         for dataset in searched:
             start = time.perf_counter()
             summary = search_runs(
-                algo, args.runs, args.seed, dataset=dataset, cache=cache, label=label, **kwargs
+                algo,
+                args.runs,
+                args.seed,
+                benchmark=bench,
+                dataset=dataset,
+                cache=cache,
+                label=label,
+                **swapped,
             )
             print(f"{summary.text()}  [{time.perf_counter() - start:.0f} s]", flush=True)
             for result in summary.results:
                 print("  " + result.line(), flush=True)
             raw.append(summary)
-            targets = (dataset,) if args.search_dataset == "each" else DATASETS
+            targets = (dataset,) if args.search_dataset == "each" else datasets
             summaries += [on_dataset(summary, d, table) for d in targets]
     out.mkdir(parents=True, exist_ok=True)
     text = (
-        f"searched on {args.search_dataset}; {args.runs} run(s) from seed {args.seed}; "
-        f"cache {args.cache}\n\n" + markdown_table(summaries)
+        f"{args.benchmark}: searched on {args.search_dataset}; {args.runs} run(s) from seed "
+        f"{args.seed}; cache {args.cache}\n\n" + markdown_table(summaries)
     )
     print(text)
     (out / "search_table.md").write_text(text)

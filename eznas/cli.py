@@ -67,6 +67,11 @@ def _benchmark(args: argparse.Namespace):
     return open_benchmark(getattr(args, "benchmark", "nb201"), args.data)
 
 
+def _given_on_benchmark(args: argparse.Namespace, api: Callable) -> dict:
+    """``given(args, api)`` with ``benchmark`` the opened Benchmark (name or not given)."""
+    return given(args, api) | {"benchmark": _benchmark(args)}
+
+
 def _score_cache_option(parser: argparse.ArgumentParser, api: Callable) -> None:
     default = parameters(api)["cache"][1]
     parser.add_argument(
@@ -198,10 +203,10 @@ def correlate_options(parser: argparse.ArgumentParser) -> None:
 def correlate_run(args: argparse.Namespace) -> int:
     from eznas.correlation import run_correlation
 
-    options = _score_cache(given(args, run_correlation))
+    options = _score_cache(_given_on_benchmark(args, run_correlation))
     if options.get("n") == 0:
         options["n"] = None
-    report = run_correlation(_benchmark(args), **options)
+    report = run_correlation(**options)
     print(report.markdown())
     csv_path, md_path = report.save(args.out)
     print(f"saved {csv_path} and {md_path}")
@@ -240,7 +245,7 @@ def collect_options(parser: argparse.ArgumentParser) -> None:
 def collect_run(args: argparse.Namespace) -> int:
     from eznas.stats import collect
 
-    path = collect(_benchmark(args), **given(args, collect))
+    path = collect(**_given_on_benchmark(args, collect))
     print(f"{path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
 
@@ -312,8 +317,7 @@ def search_run(args: argparse.Namespace) -> int:
     proxy = options.get("proxy")
     if proxy is not None and len(proxy) == 1:
         options["proxy"] = proxy[0]
-    bench = _benchmark(args)
-    summary = search_runs(benchmark=bench, **options)
+    summary = search_runs(**options | {"benchmark": _benchmark(args)})
     for result in summary.results:
         print(result.line())
     print(summary.text())

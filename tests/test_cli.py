@@ -24,6 +24,20 @@ def test_correlate_params_on_real_networks(tmp_path, capsys):
     assert report.results["params"].kendall > 0.3
 
 
+def test_benchmark_option_reaches_correlate_search_and_collect(tmp_path, capsys):
+    cache = ["--score-cache", str(tmp_path / "scores.sqlite")]
+    bench = ["--benchmark", "nbmacro"]
+    argv = ["correlate", *bench, "--proxy", "params", "skip", "-n", "30", "--out", str(tmp_path)]
+    assert main([*argv, *cache]) == 0
+    assert (tmp_path / "correlation-nbmacro-cifar10-n30-s0.csv").exists()
+    argv = ["search", *bench, "--algo", "rea", "--proxy", "oracle", "--evaluations", "20"]
+    assert main([*argv, "--runs", "2", "--out", str(tmp_path), *cache]) == 0
+    assert "search-rea-cifar10.csv" in capsys.readouterr().out
+    argv = ["collect", *bench, "-n", "1", "--out", str(tmp_path / "s.h5")]
+    assert main(argv) == 0
+    assert (tmp_path / "s.h5").exists()
+
+
 def test_cli_errors_name_the_bad_value(capsys):
     assert main(["correlate", "--dataset", "mnist", "-n", "5"]) == 2
     assert "'mnist'" in capsys.readouterr().err

@@ -1,5 +1,8 @@
 """Searches on the real NB201 ground truth and real networks (params/flops/oracle fitness)."""
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -137,3 +140,20 @@ def test_search_runs_summary_and_cli(cache, capsys, tmp_path):
     assert "unknown search 'nope'" in capsys.readouterr().err
     assert main(["search", "--algo", "random", "--evaluations", "3", "--cycles", "5"]) == 2
     assert "no option(s) cycles" in capsys.readouterr().err
+
+
+def test_search_table_script_runs_another_space_with_a_replaced_proxy(tmp_path, capsys):
+    script = Path(__file__).resolve().parent.parent / "experiments" / "search_table.py"
+    spec = importlib.util.spec_from_file_location("search_table", script)
+    table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(table)
+    assert table.replaced("freerea", {}, [("naswot", "params")]) == {
+        "proxy": ("params", "logsynflow", "skip")
+    }
+    oracle = {"proxy": "oracle", "evaluations": 100}
+    assert table.replaced("rea", oracle, [("naswot", "params")]) is oracle
+    argv = ["--benchmark", "nbmacro", "--runs", "2", "--rows", "NASWOT N=100"]
+    argv += ["REA oracle (reference)", "--replace", "naswot=params", "--out", str(tmp_path)]
+    assert table.main([*argv, "--score-cache", str(tmp_path / "s.sqlite")]) == 0
+    out = (tmp_path / "search_table.md").read_text()
+    assert "NASWOT N=100 [params]" in out and "| optimum | 93.13 |" in out

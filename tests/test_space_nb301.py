@@ -205,7 +205,18 @@ def test_proxies_score_a_darts_network(nb301, name):
     assert np.isfinite(score)
 
 
-@pytest.mark.parametrize("name", ["skip", "degree"])
-def test_nb201_cell_metrics_refuse_darts_archs(nb301, name):
-    with pytest.raises(ValueError, match="space 'nb301' has none"):
-        get_proxy(name).score(None, arch=FIRST_ARCH, space=nb301)
+def test_skip_and_degree_follow_the_longest_path_inside_each_cell(nb301, reference):
+    arch = (
+        "normal=|sep_conv_3x3~0|sep_conv_3x3~1|+|sep_conv_3x3~1|sep_conv_3x3~2|"
+        "+|skip_connect~0|sep_conv_3x3~3|+|skip_connect~0|dil_conv_3x3~4|"
+        ";reduce=|max_pool_3x3~0|max_pool_3x3~1|+|skip_connect~1|avg_pool_3x3~2|"
+        "+|max_pool_3x3~0|max_pool_3x3~1|+|max_pool_3x3~0|max_pool_3x3~1|"
+    )
+    # skips 0->4 (path 0-2-3-4), 0->5 (0-2-3-4-5), reduce 1->3 (1-2-3): 2, 3, 1 nodes
+    assert get_proxy("skip").score(None, arch=arch, space=nb301) == pytest.approx(2.0)
+    assert get_proxy("degree").score(None, arch=arch, space=nb301) == 6 + 6  # 6 convs
+    # FIRST_ARCH's two skips (3->5, 0->2) bypass nothing
+    assert get_proxy("skip").score(None, arch=FIRST_ARCH, space=nb301) == 0.0
+    assert get_proxy("degree").score(None, arch=FIRST_ARCH, space=nb301) == 7
+    scores = [get_proxy("skip").score(None, arch=a, space=nb301) for a in reference]
+    assert all(np.isfinite(scores)) and len(set(scores)) > 5

@@ -3,6 +3,7 @@ import itertools
 import numpy as np
 import pytest
 import torch
+from scipy.stats import kendalltau
 
 from eznas.benchmark import load_table
 from eznas.benchmark.benchmarks import open_benchmark
@@ -117,10 +118,23 @@ def test_block_finder_counts_conv_bn_relu_blocks(space, arch, blocks):
     assert all(b.conv.module.weight.dim() == 4 for b in found)
 
 
-def test_space_specific_proxies_refuse_the_macro_space(space):
-    for name in ("skip", "degree"):
-        with pytest.raises(ValueError, match="space 'nbmacro' has none"):
-            PROXIES[name].score(None, arch="02012100", space=space)
+def test_skip_and_degree_count_the_residual_shortcuts(space, entries):
+    skip, degree = PROXIES["skip"], PROXIES["degree"]
+    # 02012100: shortcuts at positions 1, 3, 4 (not 5: a stage's first block has stride 2)
+    assert skip.score(None, arch="02012100", space=space) == 3.0
+    assert degree.score(None, arch="02012100", space=space) == 4 + 3  # 4 MB blocks
+    assert skip.score(None, arch="22212220", space=space) == 4.0
+    assert skip.score(None, arch="00000000", space=space) == 0.0
+    assert skip.score(None, arch="10201001", space=space) == skip.score(
+        None, arch="10210010", space=space
+    )  # moved identities: the same network, the same count
+    archs = sorted(entries)
+    accuracy = [entries[a]["mean_acc"] for a in archs]
+    counts = [skip.score(None, arch=a, space=space) for a in archs]
+    assert kendalltau(counts, accuracy)[0] > 0.3  # 0.336 over all 6,561
+
+
+def test_epsilon_refuses_the_macro_space(space):
     x = torch.zeros(2, 3, 32, 32)
     with pytest.raises(ValueError, match="published for nb201, nb101 only"):
         PROXIES["epsilon"].score(space.build("02012100", "cifar10"), x, space=space)
