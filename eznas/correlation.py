@@ -112,11 +112,11 @@ def _score_chunk(space, archs, dataset, proxy_names, seed, data_dir, cache_path,
     )
     scores = np.empty((len(archs), len(proxy_names)))
     seconds = np.zeros(len(proxy_names))
-    for j, name in enumerate(proxy_names):
-        before = scorer.compute_seconds
-        for i, arch in enumerate(archs):
+    for i, arch in enumerate(archs):  # network-major: proxies sharing a computation reuse it
+        for j, name in enumerate(proxy_names):
+            before = scorer.compute_seconds
             scores[i, j] = scorer(arch, name)
-        seconds[j] = scorer.compute_seconds - before
+            seconds[j] += scorer.compute_seconds - before
     return scores, seconds, scorer.hits
 
 

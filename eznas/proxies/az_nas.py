@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from eznas.proxies.base import register_proxy
-from eznas.proxies.init import reinitialised_copy
+from eznas.proxies.init import last_network_memo, reinitialised_copy
 
 
 def kaiming_fanin_copy(model: nn.Module, seed: int) -> nn.Module:
@@ -69,11 +69,13 @@ def spectral_entropy(feature: torch.Tensor) -> float:
     return float(-(prob * torch.log(prob + 1e-8)).sum())
 
 
-def _entropies(model: nn.Module, inputs: torch.Tensor, seed: int) -> list[float]:
+@last_network_memo
+def _entropies(model: nn.Module, inputs: torch.Tensor, seed: int) -> tuple[float, ...]:
     model = kaiming_fanin_copy(model, seed)
     model.train()
     with torch.no_grad():
-        return [spectral_entropy(f) for f in block_features(model, gaussian_like(inputs, seed))]
+        features = block_features(model, gaussian_like(inputs, seed))
+        return tuple(spectral_entropy(f) for f in features)
 
 
 @register_proxy("az_expressivity", batch_size=64)

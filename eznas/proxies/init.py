@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable
+from typing import TypeVar
 
 import torch
 from torch import nn
+
+T = TypeVar("T")
 
 
 def reinitialised_copy(
@@ -26,3 +30,26 @@ def reinitialised_copy(
                 m.weight.fill_(1.0)
                 m.bias.zero_()
     return model
+
+
+def last_network_memo(
+    fn: Callable[[nn.Module, torch.Tensor, int], T],
+) -> Callable[[nn.Module, torch.Tensor, int], T]:
+    """Remember ``fn(model, inputs, seed)`` for the last (structure, input shape, seed).
+
+    For computations that re-initialise every weight from ``seed`` and feed seeded noise,
+    which therefore depend on the model only through its structure (``repr``) and on the
+    inputs only through their shape: proxies sharing one (AZ-NAS's expressivity and
+    progressivity, ``vkdnw`` and ``vkdnw_entropy``) then compute it once per network.
+    """
+    last: dict[tuple, T] = {}
+
+    @functools.wraps(fn)
+    def memo(model: nn.Module, inputs: torch.Tensor, seed: int) -> T:
+        key = (repr(model), tuple(inputs.shape), seed)
+        if key not in last:
+            last.clear()
+            last[key] = fn(model, inputs, seed)
+        return last[key]
+
+    return memo

@@ -31,6 +31,7 @@ from torch import nn
 
 from eznas.proxies.az_nas import gaussian_like, kaiming_fanin_copy
 from eznas.proxies.base import register_proxy
+from eznas.proxies.init import last_network_memo
 
 SMOOTHING = 0.05
 
@@ -116,6 +117,7 @@ def spectrum_entropy(fisher: torch.Tensor) -> float:
     return float(-(prob * torch.log(prob + 1e-10)).sum())
 
 
+@last_network_memo
 def _entropy(model: nn.Module, inputs: torch.Tensor, seed: int) -> float:
     model = kaiming_fanin_copy(model, seed)
     return spectrum_entropy(fisher_information(model, gaussian_like(inputs, seed)))
