@@ -247,3 +247,20 @@ def test_inits_average_and_cache(tmp_path):
         direct.append(get_proxy("az_expressivity").score(model, x, labels, seed=seed))
     assert value == pytest.approx(np.mean(direct))
     assert scorer(CONVS, "az_expressivity") == value and scorer.hits == 1
+
+
+def test_shared_computation_is_remembered_per_arch_only():
+    """NB101 cells can share a module repr: the memo keys on the scored arch too."""
+    from eznas.proxies.init import last_network_memo
+
+    calls = []
+
+    @last_network_memo
+    def count(model, inputs, seed):
+        calls.append(seed)
+        return len(calls)
+
+    model, x = torch.nn.Linear(2, 2), torch.zeros(1, 2)
+    assert count(model, x, 0, "a") == count(model, x, 0, "a") == 1
+    assert count(model, x, 0, "b") == 2  # the same repr, another arch: computed again
+    assert count(model, x, 0) == 3 and count(model, x, 0) == 4  # no arch: never kept

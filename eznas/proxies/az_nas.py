@@ -79,17 +79,19 @@ def _entropies(model: nn.Module, inputs: torch.Tensor, seed: int) -> tuple[float
 
 
 @register_proxy("az_expressivity", batch_size=64)
-def az_expressivity(model: nn.Module, inputs: torch.Tensor, labels, *, seed: int = 0, **_) -> float:
+def az_expressivity(
+    model: nn.Module, inputs: torch.Tensor, labels, *, seed: int = 0, arch=None, **_
+) -> float:
     """AZ-NAS expressivity: summed spectral entropy of the block features' covariance."""
-    return sum(_entropies(model, inputs, seed))
+    return sum(_entropies(model, inputs, seed, arch))
 
 
 @register_proxy("az_progressivity", batch_size=64)
 def az_progressivity(
-    model: nn.Module, inputs: torch.Tensor, labels, *, seed: int = 0, **_
+    model: nn.Module, inputs: torch.Tensor, labels, *, seed: int = 0, arch=None, **_
 ) -> float:
     """AZ-NAS progressivity: smallest increase of spectral entropy between blocks."""
-    entropies = _entropies(model, inputs, seed)
+    entropies = _entropies(model, inputs, seed, arch)
     return min(b - a for a, b in zip(entropies, entropies[1:], strict=False))
 
 

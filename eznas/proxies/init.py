@@ -34,19 +34,23 @@ def reinitialised_copy(
 
 def last_network_memo(
     fn: Callable[[nn.Module, torch.Tensor, int], T],
-) -> Callable[[nn.Module, torch.Tensor, int], T]:
-    """Remember ``fn(model, inputs, seed)`` for the last (structure, input shape, seed).
+) -> Callable[..., T]:
+    """Remember ``fn(model, inputs, seed)`` for the last (arch, structure, input shape, seed).
 
     For computations that re-initialise every weight from ``seed`` and feed seeded noise,
-    which therefore depend on the model only through its structure (``repr``) and on the
-    inputs only through their shape: proxies sharing one (AZ-NAS's expressivity and
-    progressivity, ``vkdnw`` and ``vkdnw_entropy``) then compute it once per network.
+    which therefore depend on the model only through its arch and on the inputs only
+    through their shape: proxies sharing one (AZ-NAS's expressivity and progressivity,
+    ``vkdnw`` and ``vkdnw_entropy``) then compute it once per network. The caller passes
+    the arch it scores (the scorer gives every proxy ``arch=``); without one nothing is
+    remembered, as a module's ``repr`` alone does not tell cells apart (NB101's wiring).
     """
     last: dict[tuple, T] = {}
 
     @functools.wraps(fn)
-    def memo(model: nn.Module, inputs: torch.Tensor, seed: int) -> T:
-        key = (repr(model), tuple(inputs.shape), seed)
+    def memo(model: nn.Module, inputs: torch.Tensor, seed: int, arch: str | None = None) -> T:
+        if arch is None:
+            return fn(model, inputs, seed)
+        key = (arch, repr(model), tuple(inputs.shape), seed)
         if key not in last:
             last.clear()
             last[key] = fn(model, inputs, seed)

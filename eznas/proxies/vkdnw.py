@@ -124,13 +124,17 @@ def _entropy(model: nn.Module, inputs: torch.Tensor, seed: int) -> float:
 
 
 @register_proxy("vkdnw_entropy", batch_size=32, needs_grad=True)
-def vkdnw_entropy(model: nn.Module, inputs: torch.Tensor, labels, *, seed: int = 0, **_) -> float:
+def vkdnw_entropy(
+    model: nn.Module, inputs: torch.Tensor, labels, *, seed: int = 0, arch=None, **_
+) -> float:
     """VKDNW entropy of the Fisher spectrum's deciles (first element of each tensor)."""
-    return _entropy(model, inputs, seed)
+    return _entropy(model, inputs, seed, arch)
 
 
 @register_proxy("vkdnw", batch_size=32, needs_grad=True)
-def vkdnw(model: nn.Module, inputs: torch.Tensor, labels, *, seed: int = 0, **_) -> float:
+def vkdnw(
+    model: nn.Module, inputs: torch.Tensor, labels, *, seed: int = 0, arch=None, **_
+) -> float:
     """VKDNW: parameter-tensor count, ties broken by the Fisher spectrum entropy."""
     count = sum(1 for _ in model.parameters())
-    return count + _entropy(model, inputs, seed) / math.log(10)
+    return count + _entropy(model, inputs, seed, arch) / math.log(10)
