@@ -63,13 +63,11 @@ def program_scores(
     for key in dict.fromkeys(keys):
         if key not in saved:
             missing.setdefault(json.dumps(json.loads(key)[:3]), []).append(key)
+    by_key = {key: ind for key, (_, _, ind) in zip(keys, chosen, strict=True)}
     for setting, members in missing.items():
         to_scalar, blocks, captures = json.loads(setting)
-        texts = [json.loads(key)[3] for key in members]
-        individuals = [ind for _, _, ind in chosen]
-        by_text = {json.loads(k)[3]: ind for k, ind in zip(keys, individuals, strict=True)}
         rows = holdout_scores(
-            [by_text[t] for t in texts],
+            [by_key[key] for key in members],
             bench,
             dataset,
             held,

@@ -390,7 +390,8 @@ def capture_planned(
     """One {kind: tensor} per block over the (batch size, kinds) captures of ``plan``, each
     on its own batch: ``inputs``/``labels`` where their size matches, else ``batch(size)``
     (a function returning (inputs, labels, ...), e.g. the scorer's seeded data batches).
-    The model is left as it was, so every capture sees the same weights."""
+    The model is left as it was, so every capture sees the same weights. ValueError if the
+    model has no block of ``pattern``."""
     merged: list[dict[str, torch.Tensor]] | None = None
     for size, kinds in plan:
         if inputs is not None and len(inputs) == size:
@@ -404,6 +405,8 @@ def capture_planned(
                 "pass batch=<function of the size returning (inputs, labels)>"
             )
         _, blocks = capture(model, make_inputs(x, seed), y, pattern, kinds)
+        if not blocks:
+            raise ValueError(f"the model has no {pattern} blocks to score")
         merged = [a | b for a, b in zip(merged, blocks, strict=True)] if merged else blocks
     return merged or []
 
