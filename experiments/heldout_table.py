@@ -28,17 +28,23 @@ from eznas import Run, open_benchmark
 from eznas.correlation import run_correlation, sample_indices
 from eznas.gp.fitness import cache_group, task_indices
 from eznas.gp.holdout import holdout_scores
+from eznas.gp.selection import selection_networks
 from eznas.metrics import correlate
 from eznas.stats import open_cache
 
 
-def task_networks(run: Run) -> set[int]:
-    """Every network any task set of ``run`` drew (all its caches, whatever their dataset)."""
+def task_networks(run: Run, data: str | None = None) -> set[int]:
+    """Every network any task set of ``run`` drew (all its caches, whatever their dataset),
+    and its selection networks."""
     found: set[int] = set()
     for entry in run.config.caches:
         with open_cache(cache_group(entry)[0]) as cache:
             chosen = task_indices(cache.networks(), run.config.n_task, run.config.seed)
             found |= {int(i) for i in chosen}
+    if run.config.select_networks:
+        config = run.config
+        chosen = selection_networks(config.caches, config.select_networks, config.seed, data)
+        found |= {int(i) for i in chosen.get("nb201", [])}
     return found
 
 
@@ -57,8 +63,11 @@ def program_scores(
     saved: dict[str, np.ndarray] = {}
     if path and path.exists():
         found = np.load(path)
-        if np.array_equal(found["held"], held):
-            saved = dict(zip(json.loads(str(found["keys"])), found["scores"], strict=True))
+        position = {int(i): p for p, i in enumerate(found["held"])}
+        if all(int(i) in position for i in held):  # the same networks, or a subset of them
+            columns = [position[int(i)] for i in held]
+            rows = found["scores"][:, columns]
+            saved = dict(zip(json.loads(str(found["keys"])), rows, strict=True))
     missing: dict[str, list[str]] = {}  # capture settings -> keys of individuals to score
     for key in dict.fromkeys(keys):
         if key not in saved:
@@ -91,7 +100,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=1000, help="size of the correlate sample")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample and the scores")
     parser.add_argument("--dataset", nargs="+", default=["cifar10"])
-    parser.add_argument("--select", nargs="+", default=["validation", "task", "0", "final"])
+    parser.add_argument("--select", nargs="+", default=["selection", "validation", "task", "0"])
     parser.add_argument("--proxy", nargs="+", default=["az_nas", "vkdnw_agg", "meco", "params"])
     parser.add_argument("--score-cache", default="score_cache/scores.sqlite")
     parser.add_argument("--out", type=Path, default=None, help="folder for the program scores")
@@ -105,7 +114,7 @@ def main() -> None:
     runs = [Run.open(folder) for folder in args.runs]
     bench = open_benchmark("nb201", args.data)
     others = [Run.open(folder) for folder in args.also_exclude]
-    task = set().union(*(task_networks(run) for run in runs + others))
+    task = set().union(*(task_networks(run, args.data) for run in runs + others))
     sample = sample_indices(bench.table, args.n, args.seed)
     held = np.array([i for i in sample if int(i) not in task])
     print(f"{len(held)} of the {len(sample)} sampled networks are outside every task set")

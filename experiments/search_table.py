@@ -48,6 +48,7 @@ ROWS: dict[str, tuple[str, dict]] = {
         dict(evaluations=60, inits=1, max_flops=1e8, max_params=8e5),
     ),
     "FreeREA 45 s": ("freerea", dict(time_budget=45, inits=1)),
+    "FreeREA 60 s": ("freerea", dict(time_budget=60, inits=1)),
     "REA N=100": ("rea", dict(evaluations=100)),
     "REA oracle (reference)": ("rea", dict(proxy="oracle", evaluations=100)),
 }

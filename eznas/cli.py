@@ -398,6 +398,8 @@ EVOLVE_HELP = {
     "library proxy (naswot, synflow...)",
     "validation_split": "fraction of task networks kept out of fitness, used only by "
     "export --select validation",
+    "select_networks": "networks per pair outside the caches, scored live at the end to "
+    "choose among the hall of fame and its rank ensembles (export --select selection)",
     "start": "individuals the first population starts with: texts, or the names of library "
     "proxies the language reproduces (naswot, meco; see eznas.gp.anchors)",
 }
@@ -426,11 +428,16 @@ def evolve_run(args: argparse.Namespace) -> int:
 
     options = given(args, EvolveConfig)
     if args.resume:
-        run = evolve(out=args.resume, resume=True, generations=options.get("generations"))
+        run = evolve(
+            out=args.resume,
+            resume=True,
+            generations=options.get("generations"),
+            data_dir=args.data,
+        )
     else:
         if not args.out or "caches" not in options:
             raise ValueError("give --stats and --out for a new run (or --resume RUN)")
-        run = evolve(EvolveConfig(**options), args.out)
+        run = evolve(EvolveConfig(**options), args.out, data_dir=args.data)
     if run.interrupted:
         print(f"interrupted at generation {run.generation}; continue: --resume {run.folder}")
         return 130
@@ -448,13 +455,14 @@ evolve_options.run = evolve_run
 
 # ---------------------------------------------------------------- export
 def _select(value: str) -> int | str:
-    if value in ("final", "task", "validation"):
+    if value in ("final", "task", "validation", "selection"):
         return value
     try:
         return int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"{value!r}: use 'final', 'task', 'validation' or a hall-of-fame rank (0 = best ever)"
+            f"{value!r}: use 'final', 'task', 'validation', 'selection' or a hall-of-fame rank "
+            "(0 = best ever)"
         ) from None
 
 
@@ -470,8 +478,9 @@ def export_options(parser: argparse.ArgumentParser) -> None:
         type=_select,
         default=SHOWN,
         help="'final' (final population's best), 'task' (hall-of-fame best on the whole task "
-        "set), 'validation' (best on the task networks kept out of fitness) or a hall-of-fame "
-        f"rank (default: {default}, the best ever)",
+        "set), 'validation' (best on the task networks kept out of fitness), 'selection' "
+        "(best on the run's live-scored selection networks, ensembles included) or a "
+        f"hall-of-fame rank (default: {default}, the best ever)",
     )
     parser.add_argument("--rank", dest="select", type=_select, action=Deprecated, new="--select")
     parser.add_argument("--name", default=SHOWN, help="proxy name (default: file stem)")

@@ -42,6 +42,10 @@ def test_log_rank_is_the_az_nas_combination():
     rows = combined_scores([one, two], values, {"params": np.array([1.0, 3.0, 2.0])})
     np.testing.assert_allclose(rows[0], [3.0, 1.0, 2.0])  # one term: the score itself
     np.testing.assert_allclose(rows[1], logrank(np.array([[3.0, 1, 2], [1, 3, 2]]).T))
+    # a network term's -inf (naswot's singular kernel) ranks lowest; a component's NaN
+    # marks the program invalid
+    low = combined_scores([two], values, {"params": np.array([1.0, -np.inf, 2.0])})[0]
+    np.testing.assert_allclose(low, logrank(np.array([[3.0, 1, 2], [2, 1, 3]]).T))
     values["mean:l2(T3)"] = np.array([3.0, np.nan, 2.0])
     assert np.isnan(combined_scores([two], values, {"params": np.ones(3)})).all()
 
@@ -136,3 +140,49 @@ def test_exported_individual_ranks_like_the_evolver(caches, tmp_path, monkeypatc
         "nb201", DATASET, [str(path)], seed=0, indices=pair.indices, cache=None, progress=False
     )
     np.testing.assert_allclose(report.scores[str(path)], expected, rtol=1e-6)
+
+
+def test_selection_chooses_on_live_networks_outside_the_caches(caches, tmp_path, monkeypatch):
+    """``select_networks``: candidates (hall of fame + ensembles of its best) are scored on
+    networks no cache holds, from live models, and the record is reused on reopening."""
+    monkeypatch.chdir(tmp_path)  # the @synflow term's scores go to ./score_cache
+    from eznas.benchmark.benchmarks import open_benchmark
+    from eznas.gp.holdout import holdout_scores
+    from eznas.gp.selection import ENSEMBLES, ensemble
+    from eznas.metrics import kendall
+    from eznas.stats import open_cache
+
+    cfg = config(caches, generations=1)
+    cfg.select_networks = 5
+    run = evolve(cfg, tmp_path / "run", verbose=False)
+    record = run.selection
+    cached = set()
+    for path in caches:
+        with open_cache(path) as cache:
+            cached |= set(cache.networks())
+    rows = record["networks"]["nb201"]
+    assert len(rows) == 5 and not cached & set(rows)
+    texts = [t for t, _ in run.hall_of_fame]
+    candidates = {text: per_pair for text, _, per_pair in record["candidates"]}
+    assert set(texts) <= set(candidates) and len(candidates) <= len(texts) + len(ENSEMBLES)
+    text, tau = run.choose("selection")
+    assert [text, tau] == record["candidates"][0][:2]
+    assert tau == max(np.mean(p) for p in candidates.values())
+    # the record's tau of the chosen individual is its live held-out tau on those networks
+    chosen = parse_individual(text)
+    bench = open_benchmark("nb201")
+    live = holdout_scores([chosen], bench, DATASET, rows, seed=0, progress=False)[0]
+    assert kendall(live, bench.table.column(DATASET)[rows]) == pytest.approx(candidates[text][0])
+    pair = ensemble([parse_individual(t) for t in texts[:2]])
+    assert {c.text() for c in pair.components} == {
+        c.text() for t in texts[:2] for c in parse_individual(t).components
+    }
+    import eznas.gp.selection
+
+    def no_scoring(*args, **kwargs):
+        raise AssertionError("the selection networks were scored again")
+
+    monkeypatch.setattr(eznas.gp.selection, "holdout_parts", no_scoring)
+    assert Run.open(run.folder).choose("selection") == (text, tau)
+    with pytest.raises(ValueError, match="select_networks 0"):
+        evolve(config(caches, generations=0), tmp_path / "plain", verbose=False).choose("selection")

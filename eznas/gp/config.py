@@ -44,6 +44,7 @@ class EvolveConfig:
     net_ops: list[str] = field(default_factory=list)  # network ops to evolve; [] = aggregate
     terms: list[str] = field(default_factory=list)  # network terms to add: params, proxies
     validation_split: float = 0.0  # task networks kept out of fitness, to choose the export
+    select_networks: int = 0  # networks per pair outside the caches, scored live to choose
     start: list[str] = field(default_factory=list)  # first individuals: texts or anchor names
     jobs: int = 1
     scheduler: str | None = None
@@ -60,6 +61,8 @@ class EvolveConfig:
                 raise ValueError(f"{name} {getattr(self, name)!r}; allowed: {', '.join(allowed)}")
         if not 0 <= self.validation_split < 1:
             raise ValueError(f"validation_split must be in [0, 1), got {self.validation_split}")
+        if self.select_networks < 0:
+            raise ValueError(f"select_networks must be >= 0, got {self.select_networks}")
         if not 1 <= self.components <= 8:
             raise ValueError(f"components must be in 1..8, got {self.components}")
         for op in self.net_ops:

@@ -370,11 +370,13 @@ def evolve(
     resume: bool = False,
     generations: int | None = None,
     verbose: bool = True,
+    data_dir: str | Path | None = None,
 ) -> Run:
     """Run (or with ``resume=True`` continue) an evolution in the run folder ``out``.
 
     On resume the saved config is used; ``generations`` may extend it. SIGINT/SIGTERM
     save the last finished generation and return the Run with ``interrupted=True``.
+    ``data_dir`` holds the benchmark the selection networks are scored on.
     """
     if resume:
         run = Run.open(out)
@@ -446,6 +448,8 @@ def evolve(
         run.choose("task")
         if config.validation_split:
             run.choose("validation")
+        if config.select_networks:
+            run.select_live(data_dir, progress=verbose)
     return run
 
 

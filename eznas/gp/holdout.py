@@ -42,6 +42,20 @@ def holdout_scores(
     benchmark: Benchmark | str,
     dataset: str,
     indices: Sequence[int],
+    **options,
+) -> np.ndarray:
+    """Scores (individuals, networks) of held-out networks (see ``holdout_parts``);
+    rank-combined individuals are ranked among these networks."""
+    return combined_scores(
+        individuals, *holdout_parts(individuals, benchmark, dataset, indices, **options)
+    )
+
+
+def holdout_parts(
+    individuals: Sequence[Individual],
+    benchmark: Benchmark | str,
+    dataset: str,
+    indices: Sequence[int],
     *,
     seed: int = 0,
     captures: Sequence[tuple[int, Sequence[str] | None]] = ((1, None),),
@@ -49,13 +63,14 @@ def holdout_scores(
     pattern: str | None = None,
     chunk: int = 25,
     progress: bool = True,
-) -> np.ndarray:
-    """Scores (individuals, networks) of held-out networks, built and captured as the
-    collector does (``pattern`` defaults to the space's); ``indices`` are rows of the
-    benchmark's table. ``captures`` lists (batch size, kinds it provides or None for all),
-    one per cache of a task pair (raw B = 1 beside summaries at B = 16): each is captured
-    from its own freshly seeded model, as each cache was. Rank-combined individuals are
-    ranked among these networks."""
+    label: str = "held-out",
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """(scores of every component by its text, values of every network term) on held-out
+    networks, built and captured as the collector does (``pattern`` defaults to the
+    space's); ``indices`` are rows of the benchmark's table. ``captures`` lists (batch size,
+    kinds it provides or None for all), one per cache of a task pair (raw B = 1 beside
+    summaries at B = 16): each is captured from its own freshly seeded model, as each cache
+    was. ``combined_scores`` turns the parts into any individual's scores over them."""
     by_op: dict[str, dict[str, Program]] = {}
     for ind in individuals:
         for c in ind.components:
@@ -70,7 +85,7 @@ def holdout_scores(
     parts: dict[str, list[np.ndarray]] = {}
     params: list[float] = []
     meter = tqdm(
-        total=len(indices), desc=f"held-out {dataset} networks", unit="net", disable=not progress
+        total=len(indices), desc=f"{label} {dataset} networks", unit="net", disable=not progress
     )
     for start in range(0, len(indices), chunk):
         stats = []
@@ -93,8 +108,7 @@ def holdout_scores(
     component_scores = {text: np.concatenate(rows) for text, rows in parts.items()}
     names = sorted({t for ind in individuals for t in ind.terms})
     archs = [bench.table.arch(int(i)) for i in indices]
-    terms = term_values(names, bench, dataset, seed, archs, np.array(params))
-    return combined_scores(individuals, component_scores, terms)
+    return component_scores, term_values(names, bench, dataset, seed, archs, np.array(params))
 
 
 def holdout_report(
@@ -138,7 +152,8 @@ def run_holdout_test(
     """Test a run's final best, its two best-ever programs and the hall of fame's best on the
     whole task set; saves ``test.json`` in the run.
 
-    Every network of a task set is excluded, whatever seed drew it. ``benchmark`` defaults to
+    Every network of a task set (and the run's selection networks) is excluded, whatever
+    seed drew it. ``benchmark`` defaults to
     the one the statistics were collected on, opened from ``data_dir``; ``options`` go to
     ``holdout_scores`` (``chunk``, ``progress``).
     """
@@ -154,6 +169,12 @@ def run_holdout_test(
             attrs = dict(cache.attrs)
             chosen = task_indices(cache.networks(), config.n_task, config.seed)
             exclude.setdefault(attrs["dataset"], []).extend(int(i) for i in chosen)
+    if config.select_networks:  # they chose the program: never held out
+        from eznas.gp.selection import selection_networks
+
+        chosen = selection_networks(config.caches, config.select_networks, config.seed, data_dir)
+        for rows in exclude.values():
+            rows.extend(int(i) for i in chosen.get(attrs.get("benchmark", attrs["space"]), []))
     captures = pair_captures(config.caches[0])[1]  # every pair is collected alike
     if not isinstance(benchmark, Benchmark):
         benchmark = open_benchmark(benchmark or attrs.get("benchmark", attrs["space"]), data_dir)

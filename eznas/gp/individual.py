@@ -86,15 +86,15 @@ def combined_scores(
     terms: dict[str, np.ndarray],
 ) -> np.ndarray:
     """(individuals, networks): one term alone as it is, several by AZ-NAS's log-rank
-    (``eznas.ranks.logrank``); a NaN in any term (an invalid component) makes the
-    individual's row NaN."""
+    (``eznas.ranks.logrank``). A NaN or inf in a component (an invalid program) makes the
+    individual's row NaN; a network term's NaN or -inf (naswot's singular kernel) ranks that
+    network lowest, as the exported file's combination does."""
     rows = []
     for ind in individuals:
-        parts = [component_scores[c.text()] for c in ind.components]
-        parts += [terms[t] for t in ind.terms]
-        stack = np.vstack(parts)
-        if not np.isfinite(stack).all():
-            rows.append(np.full(stack.shape[1], np.nan))
-        else:
-            rows.append(stack[0] if len(stack) == 1 else logrank(stack.T))
+        parts = np.vstack([component_scores[c.text()] for c in ind.components])
+        if not np.isfinite(parts).all():
+            rows.append(np.full(parts.shape[1], np.nan))
+            continue
+        stack = np.vstack([parts, *(terms[t] for t in ind.terms)])
+        rows.append(stack[0] if len(stack) == 1 else logrank(stack.T))
     return np.vstack(rows)

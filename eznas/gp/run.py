@@ -30,8 +30,10 @@ from eznas.gp.program import Program
 
 Select = int | str
 """``"final"`` (the final population's fittest), an int k (the k-th best-ever program of the
-hall of fame), ``"task"`` (the hall-of-fame program best on the whole task set) or
-``"validation"`` (best on the task networks the run kept out of fitness)."""
+hall of fame), ``"task"`` (the hall-of-fame program best on the whole task set),
+``"validation"`` (best on the task networks the run kept out of fitness) or ``"selection"``
+(best of the hall of fame and its ensembles on networks outside the caches, scored live:
+``eznas.gp.selection``)."""
 
 
 @dataclass
@@ -155,6 +157,7 @@ class Run:
         self.__dict__.pop("checkpoint", None)
         self.__dict__.pop("_task_best", None)
         self.__dict__.pop("_validation_best", None)
+        self.__dict__.pop("selection", None)
         return self
 
     @property
@@ -191,11 +194,15 @@ class Run:
             return self._task_best
         if select == "validation":
             return self._validation_best
+        if select == "selection":
+            text, tau = self.selection["chosen"]
+            return str(text), float(tau)
         hof = self.hall_of_fame
         if isinstance(select, int | np.integer) and 0 <= select < len(hof):
             return hof[int(select)]
         raise ValueError(
-            f"select {select!r}: use 'final', 'task', 'validation' or a hall-of-fame rank "
+            f"select {select!r}: use 'final', 'task', 'validation', 'selection' or a "
+            "hall-of-fame rank "
             f"0..{len(hof) - 1}"
         )
 
@@ -233,33 +240,70 @@ class Run:
             "validation", lambda size: split_positions(size, split, self.config.seed)[1]
         )
 
+    def _choices(self) -> dict:
+        """``choices.json`` if it was written for the current hall of fame, else {}."""
+        path = self.folder / ck.CHOICES
+        try:
+            saved = ck.read_json(path) if path.exists() else {}
+        except ValueError:  # a damaged record is recomputed and rewritten
+            saved = {}
+        texts = [t for t, _ in self.hall_of_fame]
+        return saved if isinstance(saved, dict) and saved.get("hall_of_fame") == texts else {}
+
+    def _remember(self, which: str, value: object) -> None:
+        saved = self._choices() or {"hall_of_fame": [t for t, _ in self.hall_of_fame]}
+        saved[which] = value
+        ck.write_json(self.folder / ck.CHOICES, saved)
+
     def _best_on(self, which: str, positions) -> tuple[str, float]:
         """The hall-of-fame entry with the best min Kendall tau over ``positions(size)`` of
         each task pair; remembered in ``choices.json`` (keyed by the hall of fame), so later
         exports and tests need not load the task statistics again."""
         from eznas.gp.fitness import load_task, min_kendall
 
-        texts = [t for t, _ in self.hall_of_fame]
-        path = self.folder / ck.CHOICES
-        try:
-            saved = ck.read_json(path) if path.exists() else {}
-        except ValueError:  # a damaged record is recomputed and rewritten
-            saved = {}
-        saved = saved if isinstance(saved, dict) else {}
-        if saved.get("hall_of_fame") == texts and which in saved:
+        saved = self._choices()
+        if which in saved:
             text, tau = saved[which]
             return str(text), float(tau)
+        texts = [t for t, _ in self.hall_of_fame]
         pairs = load_task(self.config.spec())  # the evolver's key: reuses its loaded task set
         chosen = [(p, positions(len(pair.indices))) for p, pair in enumerate(pairs)]
         individuals = parse_individuals(texts, self.config.aggregate)
         taus = min_kendall(individuals, pairs, chosen, self.config.to_scalar)
         taus = np.where(np.isfinite(taus), taus, -np.inf)
         best = int(np.argmax(taus))
-        if saved.get("hall_of_fame") != texts:
-            saved = {"hall_of_fame": texts}
-        saved[which] = [texts[best], float(taus[best])]
-        ck.write_json(path, saved)
+        self._remember(which, [texts[best], float(taus[best])])
         return texts[best], float(taus[best])
+
+    @cached_property
+    def selection(self) -> dict:
+        """The ``select_networks`` choice: the chosen text and its mean tau, the selection
+        networks, every candidate's taus (``eznas.gp.selection.select``); computed once
+        (from the default data folder unless ``select_live`` ran first) and remembered."""
+        saved = self._choices().get("selection")
+        return saved if saved is not None else self.select_live()
+
+    def select_live(self, data_dir: str | os.PathLike | None = None, progress: bool = True) -> dict:
+        """Score the hall of fame and its ensembles on the run's selection networks (read
+        from ``data_dir``) and remember the choice; see ``selection``."""
+        from eznas.gp.selection import select
+
+        n = self.config.select_networks
+        if not n:
+            raise ValueError(f"run {self.folder} has select_networks 0: no selection networks")
+        record = select(
+            [t for t, _ in self.hall_of_fame],
+            self.config.caches,
+            n,
+            self.config.seed,
+            to_scalar=self.config.to_scalar,
+            default=self.config.aggregate,
+            data_dir=data_dir,
+            progress=progress,
+        )
+        self._remember("selection", record)
+        self.__dict__["selection"] = record
+        return record
 
     # ------------------------------------------------------------ formula and export
     def formula(self, select: Select = 0) -> sympy.Expr:
