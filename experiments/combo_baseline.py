@@ -20,10 +20,10 @@ import argparse
 import itertools
 
 import numpy as np
-from heldout_table import task_networks
+from heldout_table import held_out
 
 from eznas import Run, open_benchmark
-from eznas.correlation import run_correlation, sample_indices
+from eznas.correlation import run_correlation
 from eznas.gp.fitness import cache_group, task_indices
 from eznas.metrics import correlate, kendall
 from eznas.ranks import logrank
@@ -69,15 +69,17 @@ def main() -> None:
     parser.add_argument("--proxy", nargs="+", default=list(CANDIDATES), help="candidates")
     parser.add_argument("-k", type=int, default=4, help="most proxies per combination")
     parser.add_argument("--score-cache", default="score_cache/scores.sqlite")
+    parser.add_argument(
+        "--also-exclude", nargs="+", default=[], metavar="RUN",
+        help="runs whose task networks are left out too (same held-out set as their table)",
+    )  # fmt: skip
     parser.add_argument("--data", default=None)
     args = parser.parse_args()
 
     runs = [Run.open(folder) for folder in args.runs]
     bench = open_benchmark("nb201", args.data)
-    task = set().union(*(task_networks(run) for run in runs))
-    sample = sample_indices(bench.table, args.n, args.seed)
-    held = np.array([i for i in sample if int(i) not in task])
-    print(f"{len(held)} of the {len(sample)} sampled networks are outside every task set")
+    others = [Run.open(folder) for folder in args.also_exclude]
+    held = held_out(runs + others, bench, args.n, args.seed, args.data)
     for run in runs:
         scores, accs = {}, {}
         for dataset, indices in run_task_sets(run).items():

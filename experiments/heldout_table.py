@@ -48,6 +48,16 @@ def task_networks(run: Run, data: str | None = None) -> set[int]:
     return found
 
 
+def held_out(runs: list[Run], bench, n: int, seed: int, data: str | None) -> np.ndarray:
+    """The correlate sample (``n``, ``seed``) minus every task and selection network of
+    ``runs``; prints how many remain."""
+    task = set().union(*(task_networks(run, data) for run in runs))
+    sample = sample_indices(bench.table, n, seed)
+    held = np.array([i for i in sample if int(i) not in task])
+    print(f"{len(held)} of the {len(sample)} sampled networks are outside every task set")
+    return held
+
+
 def program_scores(
     chosen, bench, dataset, held, seed, out: Path | None, pattern: str | None = None
 ) -> np.ndarray:
@@ -114,10 +124,7 @@ def main() -> None:
     runs = [Run.open(folder) for folder in args.runs]
     bench = open_benchmark("nb201", args.data)
     others = [Run.open(folder) for folder in args.also_exclude]
-    task = set().union(*(task_networks(run, args.data) for run in runs + others))
-    sample = sample_indices(bench.table, args.n, args.seed)
-    held = np.array([i for i in sample if int(i) not in task])
-    print(f"{len(held)} of the {len(sample)} sampled networks are outside every task set")
+    held = held_out(runs + others, bench, args.n, args.seed, args.data)
     chosen = []
     for run in runs:
         for select in args.select:

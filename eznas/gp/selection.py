@@ -92,21 +92,29 @@ def select(
         )
         acc = bench.table.column(dataset)[rows]
         pairs.append((parts, acc))
-    single = np.array(
-        [[kendall(row, acc) for row in combined_scores(members, *parts)] for parts, acc in pairs]
-    )  # (pairs, members)
-    order = np.argsort(-np.nan_to_num(single.mean(axis=0), nan=-np.inf), kind="stable")
-    candidates = list(zip(hall_of_fame, members, strict=True))
-    for k in ENSEMBLES:
-        if k <= len(members):
-            group = ensemble([members[i] for i in order[:k]])
-            candidates.append((group.text(default), group))
-    table = []
-    for text, ind in dict(candidates).items():
-        per_pair = [kendall(combined_scores([ind], *parts)[0], acc) for parts, acc in pairs]
-        mean = float(np.mean(per_pair)) if np.all(np.isfinite(per_pair)) else float("nan")
-        table.append([text, mean, [float(t) for t in per_pair]])
-    table.sort(key=lambda row: np.inf if np.isnan(row[1]) else -row[1])  # NaN last
+
+    def taus(ind: Individual) -> list[float]:
+        return [float(kendall(combined_scores([ind], *parts)[0], acc)) for parts, acc in pairs]
+
+    def mean(per_pair: list[float]) -> float:
+        return float(np.mean(per_pair)) if np.all(np.isfinite(per_pair)) else float("nan")
+
+    table = [
+        [text, mean(p), p]
+        for text, p in ((t, taus(m)) for t, m in zip(hall_of_fame, members, strict=True))
+    ]
+
+    def best_first(row: list) -> float:
+        return np.inf if np.isnan(row[1]) else -row[1]  # NaN last
+
+    order = sorted(range(len(members)), key=lambda i: best_first(table[i]))
+    for k in (k for k in ENSEMBLES if k <= len(members)):
+        group = ensemble([members[i] for i in order[:k]])
+        text = group.text(default)
+        if text not in {row[0] for row in table}:
+            per_pair = taus(group)
+            table.append([text, mean(per_pair), per_pair])
+    table.sort(key=best_first)
     return {
         "chosen": table[0][:2],
         "networks": {name: [int(i) for i in rows] for name, rows in networks.items()},
