@@ -506,6 +506,7 @@ DEMO_HELP = {
     "holdout": "never-seen networks for the comparison",
     "proxies": "hand-designed proxies to compare",
     "evaluations": "FreeREA budget (archs)",
+    "evolution": "v2 (components, summaries, selection networks) or eznas (EZNAS's own)",
     "out": "folder for everything the demo writes",
     "jobs": "parallel workers",
 }

@@ -9,6 +9,7 @@ import pytest
 from eznas.benchmark.benchmarks import open_benchmark
 from eznas.cli import main
 from eznas.demo import DemoConfig, run_demo, split_networks
+from eznas.gp.run import Run
 from eznas.proxies import get_proxy
 
 TINY = [
@@ -34,6 +35,15 @@ def test_demo_runs_every_stage_and_resumes(tmp_path, capsys):
     assert set(summary["stages"]) and all(v >= 0 for v in summary["stages"].values())
     # the exported proxy is a plain proxy file anyone can load
     assert get_proxy(summary["proxy_file"]).name.startswith("file:eznas_demo@")
+    # v2 by default: several components, the export chosen on selection networks that the
+    # held-out comparison leaves out
+    run = Run.open(out / "evolve")
+    assert run.config.components == 3 and run.config.select_networks == 100
+    assert summary["program"] == run.choose("selection")[0]
+    chosen_on = {int(i) for rows in run.selection["networks"].values() for i in rows}
+    _, held = split_networks(len(bench.table), 12, 25, 0)
+    kept = [i for i in held if i not in chosen_on]
+    assert f"compare proxies on {len(kept)} held-out networks" in summary["stages"]
 
     log = (out / "evolve" / "log.jsonl").read_text()
     again = run_demo(
@@ -66,6 +76,18 @@ def test_split_networks_is_disjoint_and_seeded():
 def test_demo_rejects_bad_settings():
     with pytest.raises(ValueError, match="population must be >= 2"):
         DemoConfig(population=1)
+    with pytest.raises(ValueError, match="evolution 'gp': use one of v2, eznas"):
+        DemoConfig(evolution="gp")
+
+
+def test_demo_runs_eznas_evolution_on_request(tmp_path):
+    config = DemoConfig(task=12, population=6, generations=1, holdout=25, evaluations=4,
+                        proxies=("params",), evolution="eznas", out=str(tmp_path))  # fmt: skip
+    summary = run_demo(config, verbose=False)
+    run = Run.open(tmp_path / "evolve")
+    assert run.config.components == 1 and run.config.select_networks == 0
+    assert summary.program == run.choose("task")[0]
+    assert "compare proxies on 25 held-out networks" in summary.stages
 
 
 @pytest.mark.slow
