@@ -33,25 +33,27 @@ from eznas.metrics import correlate
 from eznas.stats import open_cache
 
 
-def task_networks(run: Run, data: str | None = None) -> set[int]:
-    """Every network any task set of ``run`` drew (all its caches, whatever their dataset),
-    and its selection networks."""
+def task_networks(run: Run, benchmark: str = "nb201", data: str | None = None) -> set[int]:
+    """Every network of ``benchmark`` any task set of ``run`` drew (all its caches on that
+    benchmark, whatever their dataset), and its selection networks there."""
     found: set[int] = set()
     for entry in run.config.caches:
         with open_cache(cache_group(entry)[0]) as cache:
+            if cache.attrs.get("benchmark", cache.attrs["space"]) != benchmark:
+                continue
             chosen = task_indices(cache.networks(), run.config.n_task, run.config.seed)
             found |= {int(i) for i in chosen}
     if run.config.select_networks:
         config = run.config
         chosen = selection_networks(config.caches, config.select_networks, config.seed, data)
-        found |= {int(i) for i in chosen.get("nb201", [])}
+        found |= {int(i) for i in chosen.get(benchmark, [])}
     return found
 
 
 def held_out(runs: list[Run], bench, n: int, seed: int, data: str | None) -> np.ndarray:
     """The correlate sample (``n``, ``seed``) minus every task and selection network of
     ``runs``; prints how many remain."""
-    task = set().union(*(task_networks(run, data) for run in runs))
+    task = set().union(*(task_networks(run, bench.name, data) for run in runs))
     sample = sample_indices(bench.table, n, seed)
     held = np.array([i for i in sample if int(i) not in task])
     print(f"{len(held)} of the {len(sample)} sampled networks are outside every task set")

@@ -1,8 +1,10 @@
-"""Do programs evolved on NB201 transfer? Their scores on other spaces' labelled networks.
+"""Do evolved programs transfer? Their scores on other spaces' labelled networks.
 
 Each run's chosen individual is scored, exactly as its exported file scores a model, on the
 labelled networks of NAS-Bench-Macro, NB101 and NB301 (all of them, or a seeded sample of
-``-n``), beside library proxies on the same networks. The program is used as it is; only
+``-n``), beside library proxies on the same networks. A run whose task set spans spaces
+is tested on each space's networks outside every task and selection set of the runs given
+(so no held-out network influenced an evolution or a choice). The program is used as it is; only
 the block pattern is the space's own (Conv-BN-ReLU in NAS-Bench-Macro and NB101, where
 T1 is the BN output, T2 the ReLU output and T4 the conv output, as in NB201's ReLU-Conv-BN
 blocks). Inputs are CIFAR-10 images; NB301's labels are the NB301 surrogate's predictions.
@@ -17,7 +19,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from heldout_table import program_scores
+import numpy as np
+from heldout_table import program_scores, task_networks
 
 from eznas import Run, open_benchmark
 from eznas.correlation import run_correlation, sample_indices
@@ -46,7 +49,9 @@ def main() -> None:
     for name in args.benchmark:
         bench = open_benchmark(name, args.data)
         n = args.n if args.n < len(bench.table) else None
-        indices = sample_indices(bench.table, n, args.seed)
+        used = set().union(*(task_networks(run, name, args.data) for run in runs))
+        sample = sample_indices(bench.table, n, args.seed)
+        indices = np.array([i for i in sample if int(i) not in used], dtype=int)
         dataset = bench.dataset(None)
         acc = bench.table.column(dataset)[indices]
         pattern = bench.space.block_pattern
@@ -54,7 +59,10 @@ def main() -> None:
         report = run_correlation(
             bench, dataset, args.proxy, seed=args.seed, indices=indices, cache=args.score_cache
         )
-        print(f"\n{name} ({dataset}, {pattern} blocks): {len(indices)} labelled networks\n")
+        print(
+            f"\n{name} ({dataset}, {pattern} blocks): {len(indices)} of {len(sample)} sampled"
+            " labelled networks (outside every task and selection set of the runs)\n"
+        )
         print("| proxy | Kendall tau | Spearman rho | NaN |\n|---|---|---|---|")
         for (run, select, ind), row in zip(chosen, scores, strict=True):
             result = correlate(row, acc)
