@@ -140,6 +140,31 @@ def test_exported_individual_ranks_like_the_evolver(caches, tmp_path, monkeypatc
         "nb201", DATASET, [str(path)], seed=0, indices=pair.indices, cache=None, progress=False
     )
     np.testing.assert_allclose(report.scores[str(path)], expected, rtol=1e-6)
+    # through the scorer (which names the arch) the components share one capture per
+    # network; called without the arch each captures its own kinds: the same values
+    import importlib.util
+
+    import torch
+
+    from eznas.benchmark.benchmarks import open_benchmark
+    from eznas.proxies.scoring import Scorer
+
+    spec = importlib.util.spec_from_file_location("multi_proxy_direct", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    bench = open_benchmark("nb201")
+    scorer = Scorer(bench.space, DATASET, 0, cache=None)
+    arch = bench.table.arch(int(pair.indices[0]))
+    inputs, labels, _ = scorer.batch(1)
+    for i in range(len(module.PROXY_INFO["components"])):
+        torch.manual_seed(0)
+        model = bench.space.build(arch, DATASET)
+        alone = module.score_component(i, model, inputs, labels, seed=0, batch=scorer.batch)
+        shared = module.score_component(
+            i, model, inputs, labels, seed=0, batch=scorer.batch, arch=arch
+        )
+        assert shared == alone
+    assert len(module._LAST_CAPTURE) == 1
 
 
 def test_selection_chooses_on_live_networks_outside_the_caches(caches, tmp_path, monkeypatch):

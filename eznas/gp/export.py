@@ -301,6 +301,25 @@ MULTI_TEMPLATE = (
 
 PROGRAMS = [{program_list}]
 NETWORK_OPS = [{network_ops}]
+SHARED_PLAN = [
+    [size, sorted({{k for c in PROXY_INFO["components"] for s, kinds in c["captures"]
+                   if s == size for k in kinds}})]
+    for size in dict.fromkeys(s for c in PROXY_INFO["components"] for s, _ in c["captures"])
+]  # fmt: skip
+"""Every component's kinds, one capture per batch size."""
+_LAST_CAPTURE: dict = {{}}
+
+
+def shared_capture(model: nn.Module, seed: int, pattern: str, batch, arch: str) -> list:
+    """The statistics of every component, captured once for the last network scored: eznas
+    scores the components one after another on identically seeded models, so one capture
+    (on ``batch(size)``, as each component's own would take) serves them all."""
+    fingerprint = tuple(float(batch(size)[0].double().sum()) for size, _ in SHARED_PLAN)
+    key = (arch, repr(model), seed, pattern, fingerprint)
+    if key not in _LAST_CAPTURE:
+        _LAST_CAPTURE.clear()
+        _LAST_CAPTURE[key] = capture_planned(model, SHARED_PLAN, None, None, seed, pattern, batch)
+    return _LAST_CAPTURE[key]
 
 
 def score_component(
@@ -312,15 +331,20 @@ def score_component(
     seed: int = 0,
     batch=None,
     pattern: str | None = None,
+    arch: str | None = None,
     **context,
 ) -> float:
     """Component ``index`` of an untrained model on one batch (D = inputs; N and P made from
     ``seed``; other batch sizes from ``batch(size)``; blocks as in ``score_model``): its
-    program on every block, then its network op over the blocks in depth order."""
+    program on every block, then its network op over the blocks in depth order. Given the
+    scored ``arch`` and ``batch``, the components share one capture (``shared_capture``)."""
     entry = PROXY_INFO["components"][index]
     kinds = entry["kinds"]
     pattern = pattern or PROXY_INFO["pattern"]
-    blocks = capture_planned(model, entry["captures"], inputs, labels, seed, pattern, batch)
+    if arch is not None and batch is not None:
+        blocks = shared_capture(model, seed, pattern, batch, arch)
+    else:
+        blocks = capture_planned(model, entry["captures"], inputs, labels, seed, pattern, batch)
     values = []
     for stats in blocks:
         t = {{k: torch.as_tensor(stats[k], dtype=torch.float32)[None] for k in kinds}}

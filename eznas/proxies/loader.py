@@ -41,14 +41,15 @@ def load_component(name: str) -> Proxy:
 
 def _passes(score) -> Callable[..., dict]:
     """The context a file's scoring function takes: ``batch`` (the scorer's seeded batch of
-    any size) and ``pattern`` (the scored space's block pattern). Exported files take both;
-    a hand-written ``score_model(model, inputs, labels, *, seed)`` need not."""
+    any size), ``pattern`` (the scored space's block pattern) and, where it names it,
+    ``arch`` (the scored arch, which lets components share a capture). Exported files take
+    them; a hand-written ``score_model(model, inputs, labels, *, seed)`` need not."""
     params = inspect.signature(score).parameters.values()
     takes = {p.name for p in params} | ({"batch", "pattern"} if any(
         p.kind is p.VAR_KEYWORD for p in params) else set())  # fmt: skip
 
-    def context(batch=None, space=None) -> dict:
-        found = {"batch": batch, "pattern": getattr(space, "block_pattern", None)}
+    def context(batch=None, space=None, arch=None) -> dict:
+        found = {"batch": batch, "pattern": getattr(space, "block_pattern", None), "arch": arch}
         return {k: v for k, v in found.items() if k in takes}
 
     return context
@@ -90,8 +91,8 @@ def load_proxy_file(path: str | os.PathLike) -> Proxy | Combo:
 
         context = _passes(score)
 
-        def fn(model, inputs, labels, *, seed: int = 0, batch=None, space=None, **_):
-            return score(model, inputs, labels, seed=seed, **context(batch, space))
+        def fn(model, inputs, labels, *, seed: int = 0, batch=None, space=None, arch=None, **_):
+            return score(model, inputs, labels, seed=seed, **context(batch, space, arch))
 
         _LOADED[key] = Proxy(
             name=f"file:{info['name'] or path.stem}@{digest}",
@@ -113,8 +114,10 @@ def _combo(path: Path, module, info: dict, digest: str) -> Combo:
     components, context = [], _passes(score)
     for i, entry in enumerate(info["components"]):
 
-        def fn(model, inputs, labels, *, seed: int = 0, batch=None, space=None, _i=i, **_):
-            return score(_i, model, inputs, labels, seed=seed, **context(batch, space))
+        def fn(
+            model, inputs, labels, *, seed: int = 0, batch=None, space=None, arch=None, _i=i, **_
+        ):
+            return score(_i, model, inputs, labels, seed=seed, **context(batch, space, arch))
 
         components.append(
             Proxy(
