@@ -232,8 +232,17 @@ def test_search_fitness_aggregates_over_everything_evaluated(space):
     expected = aggregate("combo:ranksum(params,skip)", matrix)
     row = {a: i for i, a in enumerate(ctx.seen)}
     assert fitness.tolist() == [expected[row[a]] for a in archs]
-    with pytest.raises(ValueError, match="a combo must be the only fitness proxy"):
-        SearchContext(space, rng, scorer, Budget(evaluations=3), ("az_nas", "params"))
+    # a combo beside other proxies (FreeREA's sum with a combo in one metric's place): the
+    # combo's members combine into one column first, then the columns by the sum
+    mixed = SearchContext(
+        space, rng, scorer, Budget(evaluations=10), ("combo:ranksum(params,skip)", "flops"),
+    )  # fmt: skip
+    assert mixed.proxies == ("params", "skip", "flops") and mixed.aggregator == "zsum"
+    fitness = mixed.fitness(archs)
+    matrix = np.array([mixed.seen[a] for a in archs])
+    inner = aggregate("combo:ranksum(params,skip)", matrix[:, :2])
+    expected = aggregate("combo:zsum(params,flops)", np.column_stack([inner, matrix[:, 2]]))
+    assert fitness.tolist() == pytest.approx(expected.tolist())
 
 
 def test_inits_average_and_cache(tmp_path):

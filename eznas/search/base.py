@@ -72,15 +72,26 @@ def get_search(name: str) -> SearchAlgorithm:
         ) from None
 
 
-def combine(scores: np.ndarray, aggregator: str = "zsum") -> np.ndarray:
+def combine(
+    scores: np.ndarray,
+    aggregator: str = "zsum",
+    groups: Sequence[tuple[str | None, Sequence[int]]] = (),
+) -> np.ndarray:
     """One fitness per row of raw scores (archs x proxies), relative to all rows (every
     arch evaluated so far), higher is better.
 
-    A single proxy is used as is. Several are aggregated by ``aggregator`` (see
-    ``eznas.proxies.combo``), by default FreeREA's: each min-max normalised, summed, minus
-    their standard deviation. Non-finite fitness (NaN, NASWOT's -inf) becomes -inf.
+    ``groups`` first turns each (aggregator, column indices) into one column: a combo's
+    members by its aggregator, a plain proxy's one column (aggregator None) as it is; so a
+    combo can be one of several proxies. A single column is used as
+    is; several are aggregated by ``aggregator`` (see ``eznas.proxies.combo``), by default
+    FreeREA's: each min-max normalised, summed, minus their standard deviation. Non-finite
+    fitness (NaN, NASWOT's -inf) becomes -inf.
     """
     scores = np.asarray(scores, dtype=float)
+    if groups:
+        scores = np.column_stack(
+            [AGGREGATORS[a](scores[:, cols]) if a else scores[:, cols[0]] for a, cols in groups]
+        )
     fitness = scores[:, 0].copy() if scores.shape[1] == 1 else AGGREGATORS[aggregator](scores)
     fitness[~np.isfinite(fitness)] = -np.inf
     return fitness
@@ -99,7 +110,8 @@ class SearchContext:
     seen: dict[str, np.ndarray] = field(default_factory=dict)  # arch -> raw fitness scores
     scored: set[str] = field(default_factory=set)  # archs any proxy was computed for
     events: list[tuple[float, str]] = field(default_factory=list)  # (seconds, arch) on arrival
-    aggregator: str = "zsum"  # how several proxies combine; a combo proxy sets its own
+    aggregator: str = "zsum"  # how several proxies combine (a lone combo: its own)
+    groups: list[tuple[str | None, list[int]]] = field(default_factory=list)  # see combine
     idle: int = 0
     scorer_wall: float = 0.0  # wall time spent inside the scorer (cache lookups included)
     details: dict = field(default_factory=dict)
@@ -107,11 +119,17 @@ class SearchContext:
     def __post_init__(self):
         if ORACLE in self.proxies and self.table is None:
             raise ValueError("the oracle fitness needs a ground-truth table")
-        if any(is_combo(p) for p in self.proxies):
-            if len(self.proxies) > 1:
-                raise ValueError(f"a combo must be the only fitness proxy, got {self.proxies}")
-            combo = get_proxy(self.proxies[0])
-            self.proxies, self.aggregator = combo.components, combo.aggregator
+        if any(is_combo(p) for p in self.proxies):  # score the members, combine each combo
+            columns: list[str] = []
+            for name in self.proxies:
+                combo = get_proxy(name) if is_combo(name) else None
+                members = combo.components if combo else (name,)
+                at = list(range(len(columns), len(columns) + len(members)))
+                self.groups.append((combo.aggregator if combo else None, at))
+                columns += members
+            if len(self.groups) == 1:  # a lone combo is the whole fitness
+                self.aggregator, self.groups = self.groups[0][0], []
+            self.proxies = tuple(columns)
         self._start = self.scorer.compute_seconds
 
     @property
@@ -158,7 +176,7 @@ class SearchContext:
             if arch not in self.seen:
                 self.evaluate(arch)
         row = {a: i for i, a in enumerate(self.seen)}
-        fitness = combine(np.array(list(self.seen.values())), self.aggregator)
+        fitness = combine(np.array(list(self.seen.values())), self.aggregator, self.groups)
         return fitness[[row[a] for a in archs]]
 
     def best(self, archs: Sequence[str] | None = None) -> str:
@@ -174,7 +192,7 @@ class SearchContext:
         table = np.array(list(self.seen.values()))
         for i, (seconds, arch) in enumerate(self.events):
             archs.append(arch)
-            fit = combine(table[: i + 1], self.aggregator)
+            fit = combine(table[: i + 1], self.aggregator, self.groups)
             points.append((seconds, archs[int(np.argmax(fit))]))
         return points
 
