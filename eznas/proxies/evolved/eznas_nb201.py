@@ -1,18 +1,16 @@
 """EZNAS proxy 'eznas_nb201', exported by eznas (standalone: needs only torch).
 
-DEAP tree: add(eig_min(corr_channel(l2normalise(T1G_D))), add(eig_min(corr_channel(T2G_P)), eig_min(corr_channel(T4_D))))
+Individual: sum:add(eig_min(corr_channel(l2normalise(T1G_D))), add(eig_min(corr_channel(T2G_P)), eig_min(corr_channel(T4_D)))) ; sum:add(eig_min(corr_channel(T2_D)), add(T1G_D, eig_min(corr_channel(C_T2_P))))
 
-Formula per RCB block (sympy):
-    eig_min(corr_channel(T2G_P)) + eig_min(corr_channel(T4_D)) + eig_min(corr_channel(l2normalise(T1G_D)))
+Components, per RCB block (sympy):
+  0: sum over blocks of l2(eig_min(corr_channel(T2G_P)) + eig_min(corr_channel(T4_D)) + eig_min(corr_channel(l2normalise(T1G_D))))
+  1: sum over blocks of l2(T1G_D + eig_min(corr_channel(C_T2_P)) + eig_min(corr_channel(T2_D)))
 
-Network score: sum over its blocks of l2(formula).
-Kinds: T1 = ReLU input, T2 = ReLU output, T3 = conv weight, T4 = conv output;
-G = gradient of the cross-entropy loss; _D data, _N N(0,1) noise, _P data + noise.
-Summaries of a kind over the batch's samples: C_ channel covariance, S_ sample Gram,
-K_ activation-code agreement kernel, L_ per-sample L2 norms.
-Division, reciprocal, log and sqrt are protected (x/0 = 0, log|x|, sqrt|x|).
+The proxy ranks the networks compared by each component and by each network term
+(none: library proxies) and sums log(rank / n)
+(AZ-NAS's aggregation): eznas does that wherever the file is given as a proxy.
 
-Run runs/anchor3-s2 (selected: 'validation', fitness 0.8105263157894737); config:
+Run runs/anchor3-s2 (selected: 'selection', fitness 0.7284946312911175); config:
 {"caches": ["stats/nb201-cifar10-rcb-b1-s2.h5+stats/nb201-cifar10-rcb-b16-s2-sum.h5",
 "stats/nb201-cifar100-rcb-b1-s2.h5+stats/nb201-cifar100-rcb-b16-s2-sum.h5",
 "stats/nb201-ImageNet16-120-rcb-b1-s2.h5+stats/nb201-ImageNet16-120-rcb-b16-s2-sum.h5"],
@@ -20,10 +18,11 @@ Run runs/anchor3-s2 (selected: 'validation', fitness 0.8105263157894737); config
 "to_scalar": "l2", "aggregate": "mean", "cxpb": 0.5, "mutpb": 0.3, "tournsize": 3,
 "max_height": 10, "init_min": 1, "init_max": 4, "validation": 2, "hall_of_fame": 10,
 "needs_values": true, "components": 3, "net_ops": ["mean", "sum", "min_step",
-"last_first", "std", "amax"], "terms": ["params"], "validation_split": 0.25, "start":
-["sum:add(eig_min(corr_channel(T2_D)), add(eig_min(corr_channel(T4_D)),
-eig_min(corr_channel(T4_D))))", "sum:mul(sum(sign(sigmoid(T1_D))),
-exp(div(logdet(K_T1_D), trace(K_T1_D))))"], "jobs": 1, "scheduler": null}
+"last_first", "std", "amax"], "terms": ["params"], "validation_split": 0.25,
+"select_networks": 100, "start": ["sum:add(eig_min(corr_channel(T2_D)),
+add(eig_min(corr_channel(T4_D)), eig_min(corr_channel(T4_D))))",
+"sum:mul(sum(sign(sigmoid(T1_D))), exp(div(logdet(K_T1_D), trace(K_T1_D))))"], "jobs":
+1, "scheduler": null}
 """
 
 from __future__ import annotations
@@ -388,7 +387,8 @@ def capture_planned(
     """One {kind: tensor} per block over the (batch size, kinds) captures of ``plan``, each
     on its own batch: ``inputs``/``labels`` where their size matches, else ``batch(size)``
     (a function returning (inputs, labels, ...), e.g. the scorer's seeded data batches).
-    The model is left as it was, so every capture sees the same weights."""
+    The model is left as it was, so every capture sees the same weights. ValueError if the
+    model has no block of ``pattern``."""
     merged: list[dict[str, torch.Tensor]] | None = None
     for size, kinds in plan:
         if inputs is not None and len(inputs) == size:
@@ -402,6 +402,8 @@ def capture_planned(
                 "pass batch=<function of the size returning (inputs, labels)>"
             )
         _, blocks = capture(model, make_inputs(x, seed), y, pattern, kinds)
+        if not blocks:
+            raise ValueError(f"the model has no {pattern} blocks to score")
         merged = [a | b for a, b in zip(merged, blocks, strict=True)] if merged else blocks
     return merged or []
 
@@ -434,13 +436,28 @@ def find_blocks(model: nn.Module, x: torch.Tensor, pattern: str = "rcb") -> list
 
 # ---------------------------------------------------------------- the evolved proxy
 PROXY_INFO = {'name': 'eznas_nb201',
- 'batch_size': 1,
- 'needs_data': True,
- 'needs_labels': True,
- 'needs_grad': True,
- 'kinds': ['T4_D', 'T1G_D', 'T2G_P'],
- 'captures': [[1, ['T4_D', 'T1G_D', 'T2G_P']]],
- 'pattern': 'rcb'}
+ 'batch_size': 16,
+ 'pattern': 'rcb',
+ 'combine': 'logrank',
+ 'components': [{'name': 'eznas_nb201#0',
+                 'batch_size': 1,
+                 'needs_data': True,
+                 'needs_labels': True,
+                 'needs_grad': True,
+                 'kinds': ['T4_D', 'T1G_D', 'T2G_P'],
+                 'captures': [[1, ['T4_D', 'T1G_D', 'T2G_P']]],
+                 'pattern': 'rcb',
+                 'aggregate': 'sum'},
+                {'name': 'eznas_nb201#1',
+                 'batch_size': 16,
+                 'needs_data': True,
+                 'needs_labels': True,
+                 'needs_grad': True,
+                 'kinds': ['T2_D', 'T1G_D', 'C_T2_P'],
+                 'captures': [[1, ['T2_D', 'T1G_D']], [16, ['C_T2_P']]],
+                 'pattern': 'rcb',
+                 'aggregate': 'sum'}],
+ 'terms': []}
 
 EPS = 1e-12
 
@@ -528,25 +545,39 @@ def op_l2normalise(x: torch.Tensor) -> torch.Tensor:
     return safe_div(x, lift(flat(x).norm(dim=1), x))
 
 
-def program(t: dict) -> torch.Tensor:
-    """The tree on stacked statistics: each tensor has a leading block axis."""
+def program_0(t: dict) -> torch.Tensor:
     return op_add(op_eig_min(op_corr_channel(op_l2normalise(t["T1G_D"]))), op_add(op_eig_min(op_corr_channel(t["T2G_P"])), op_eig_min(op_corr_channel(t["T4_D"]))))
 
 
-def score_block(stats: dict) -> float:
-    """The program's value for one block's statistics {kind: tensor (no block axis)}."""
-    t = {k: torch.as_tensor(stats[k], dtype=torch.float32)[None] for k in PROXY_INFO["kinds"]}
-    with torch.no_grad():
-        return float(op_l2(program(t).double())[0])
+def program_1(t: dict) -> torch.Tensor:
+    return op_add(op_eig_min(op_corr_channel(t["T2_D"])), op_add(t["T1G_D"], op_eig_min(op_corr_channel(t["C_T2_P"]))))
 
 
-def aggregate(values: list) -> float:
-    """The network op over the blocks' values in depth order."""
-    depth = torch.tensor(values, dtype=torch.float64).reshape(1, 1, -1)
-    return float(net_sum(depth)[0, 0])
+PROGRAMS = [program_0, program_1]
+NETWORK_OPS = [net_sum, net_sum]
+SHARED_PLAN = [
+    [size, sorted({k for c in PROXY_INFO["components"] for s, kinds in c["captures"]
+                   if s == size for k in kinds})]
+    for size in dict.fromkeys(s for c in PROXY_INFO["components"] for s, _ in c["captures"])
+]  # fmt: skip
+"""Every component's kinds, one capture per batch size."""
+_LAST_CAPTURE: dict = {}
 
 
-def score_model(
+def shared_capture(model: nn.Module, seed: int, pattern: str, batch, arch: str) -> list:
+    """The statistics of every component, captured once for the last network scored: eznas
+    scores the components one after another on identically seeded models, so one capture
+    (on ``batch(size)``, as each component's own would take) serves them all."""
+    fingerprint = tuple(float(batch(size)[0].double().sum()) for size, _ in SHARED_PLAN)
+    key = (arch, repr(model), seed, pattern, fingerprint)
+    if key not in _LAST_CAPTURE:
+        _LAST_CAPTURE.clear()
+        _LAST_CAPTURE[key] = capture_planned(model, SHARED_PLAN, None, None, seed, pattern, batch)
+    return _LAST_CAPTURE[key]
+
+
+def score_component(
+    index: int,
     model: nn.Module,
     inputs: torch.Tensor,
     labels=None,
@@ -554,16 +585,24 @@ def score_model(
     seed: int = 0,
     batch=None,
     pattern: str | None = None,
+    arch: str | None = None,
     **context,
 ) -> float:
-    """Score an untrained model on one batch (D = inputs; N and P made from ``seed``); a
-    proxy capturing at several batch sizes reads the others from ``batch(size)``. Blocks
-    follow ``pattern`` (default: the one the proxy was evolved with; eznas passes the
-    scored space's own, so the roles T1..T4 carry over to Conv-BN-ReLU spaces)."""
+    """Component ``index`` of an untrained model on one batch (D = inputs; N and P made from
+    ``seed``; other batch sizes from ``batch(size)``; blocks as in ``score_model``): its
+    program on every block, then its network op over the blocks in depth order. Given the
+    scored ``arch`` and ``batch``, the components share one capture (``shared_capture``)."""
+    entry = PROXY_INFO["components"][index]
+    kinds = entry["kinds"]
     pattern = pattern or PROXY_INFO["pattern"]
-    blocks = capture_planned(
-        model, PROXY_INFO["captures"], inputs, labels, seed, pattern, batch
-    )
-    if not blocks:
-        raise ValueError(f"the model has no {pattern} blocks to score")
-    return aggregate([score_block(stats) for stats in blocks])
+    if arch is not None and batch is not None:
+        blocks = shared_capture(model, seed, pattern, batch, arch)
+    else:
+        blocks = capture_planned(model, entry["captures"], inputs, labels, seed, pattern, batch)
+    values = []
+    for stats in blocks:
+        t = {k: torch.as_tensor(stats[k], dtype=torch.float32)[None] for k in kinds}
+        with torch.no_grad():
+            values.append(float(op_l2(PROGRAMS[index](t).double())[0]))
+    depth = torch.tensor(values, dtype=torch.float64).reshape(1, 1, -1)
+    return float(NETWORK_OPS[index](depth)[0, 0])
