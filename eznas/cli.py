@@ -506,7 +506,6 @@ DEMO_HELP = {
     "holdout": "never-seen networks for the comparison",
     "proxies": "hand-designed proxies to compare",
     "evaluations": "FreeREA budget (archs)",
-    "evolution": "v2 (components, summaries, selection networks) or eznas (EZNAS's own)",
     "out": "folder for everything the demo writes",
     "jobs": "parallel workers",
 }
@@ -514,9 +513,11 @@ DEMO_HELP = {
 
 @command("demo", "the whole pipeline on the shipped benchmark: collect, evolve, export, search")
 def demo_options(parser: argparse.ArgumentParser) -> None:
-    from eznas.demo import DemoConfig
+    from eznas.demo import EVOLUTIONS, DemoConfig
 
-    options_from(parser, DemoConfig, DEMO_HELP, skip=("data_dir",), rename={"proxies": "--proxy"})
+    evolutions = "; ".join(f"{name}: {e.description}" for name, e in EVOLUTIONS.items())
+    helps = {**DEMO_HELP, "evolution": evolutions}
+    options_from(parser, DemoConfig, helps, skip=("data_dir",), rename={"proxies": "--proxy"})
     _data_option(parser)
 
 

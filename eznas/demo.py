@@ -58,7 +58,7 @@ EVOLUTIONS = {
         select="selection",
     ),
     "eznas": Evolution(
-        "EZNAS's: one block program over B = 1 statistics, averaged over blocks; the export "
+        "EZNAS's own: one block program over B = 1 statistics, averaged over blocks; the export "
         "chosen on the task networks",
         ({},),
         {},

@@ -82,10 +82,10 @@ def combine(
 
     ``groups`` first turns each (aggregator, column indices) into one column: a combo's
     members by its aggregator, a plain proxy's one column (aggregator None) as it is; so a
-    combo can be one of several proxies. A single column is used as
-    is; several are aggregated by ``aggregator`` (see ``eznas.proxies.combo``), by default
-    FreeREA's: each min-max normalised, summed, minus their standard deviation. Non-finite
-    fitness (NaN, NASWOT's -inf) becomes -inf.
+    combo can be one of several proxies. A single column is used as is; several are
+    aggregated by ``aggregator`` (see ``eznas.proxies.combo``), by default FreeREA's: each
+    min-max normalised, summed, minus their standard deviation. Non-finite fitness (NaN,
+    NASWOT's -inf) becomes -inf.
     """
     scores = np.asarray(scores, dtype=float)
     if groups:
