@@ -402,6 +402,8 @@ EVOLVE_HELP = {
     "choose among the hall of fame and its rank ensembles (export --select selection)",
     "start": "individuals the first population starts with: texts, or the names of library "
     "proxies the language reproduces (naswot, meco; see eznas.gp.anchors)",
+    "kinds": "tensor kinds to load and evolve over, shell patterns (S_* K_* T2_D); default: "
+    "every kind the caches hold. Fewer kinds, less memory: how large spaces fit",
 }
 
 

@@ -7,6 +7,7 @@ ImageNet16-120 networks are the quickest to run; their inputs are CIFAR-10 image
 from __future__ import annotations
 
 import importlib.util
+import json
 import shutil
 import subprocess
 import sys
@@ -302,3 +303,35 @@ def test_evolution_can_start_from_the_anchors(caches, tmp_path):
         bare = EvolveConfig(caches=config.caches, population=4, generations=0, n_task=4,
                             per_pair=4, start=["meco"])  # fmt: skip
         evolve(bare, tmp_path / "bare", verbose=False)
+
+
+def test_kind_patterns_choose_what_an_evolution_loads(caches, tmp_path):
+    """``kinds`` (shell patterns) loads only the matching kinds, so programs draw on them
+    alone: how a space of large networks fits in memory. A pattern matching nothing, or a
+    kind the caches lack, is a one-line error."""
+    from eznas.gp.config import match_kinds
+    from eznas.gp.evolve import Evolver
+
+    raw_path, summary_path = caches
+    assert match_kinds(["K_*", "L_*"]) == tuple(k for k in SUMMARY_KINDS if k[0] in "KL")
+    assert match_kinds([]) is None
+    config = EvolveConfig(
+        caches=[str(summary_path)], population=6, generations=1, n_task=4, per_pair=4,
+        kinds=["S_*", "K_T1_?"], components=2, net_ops=["mean", "min_step"],
+    )  # fmt: skip
+    evolver = Evolver(config)
+    loaded = set(evolver.pairs[0].blocks.kinds())
+    assert loaded == {k for k in SUMMARY_KINDS if k.startswith(("S_", "K_"))}
+    assert set(evolver.pset.arguments) == loaded
+    run = evolve(config, tmp_path / "run", verbose=False)
+    assert all(any(k in text for k in loaded) for text in run.population)
+    bad = "kind pattern 'Q_\\*' matches no tensor kind; allowed: T1_D"
+    with pytest.raises(ValueError, match=bad):
+        EvolveConfig(caches=[str(summary_path)], kinds=["Q_*"])
+    with pytest.raises(BadFileError, match="holds no T2_D"):
+        Evolver(EvolveConfig(caches=[str(summary_path)], n_task=4, kinds=["T2_D"]))
+    code = main(["evolve", "--stats", str(summary_path), "--kinds", "L_*", "--population", "4",
+                 "--generations", "0", "--n-task", "4", "--per-pair", "4", "--out",
+                 str(tmp_path / "cli")])  # fmt: skip
+    assert code == 0
+    assert json.loads((tmp_path / "cli" / "config.json").read_text())["kinds"] == ["L_*"]

@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 
 from eznas.gp.fitness import TaskSpec
 from eznas.gp.network import get_net_op
 from eznas.gp.program import AGGREGATIONS, TO_SCALAR
 from eznas.gp.terms import PARAMS, check_term
+from eznas.runtime import ALL_KINDS
+
+
+def match_kinds(patterns: list[str]) -> tuple[str, ...] | None:
+    """The tensor kinds matching shell-style ``patterns`` (``S_*``, ``T2_D``...), in storage
+    order; None for no patterns (every kind the caches hold). A pattern matching no kind is
+    an error naming the allowed kinds."""
+    if not patterns:
+        return None
+    for pattern in patterns:
+        if not any(fnmatchcase(k, pattern) for k in ALL_KINDS):
+            raise ValueError(
+                f"kind pattern {pattern!r} matches no tensor kind; allowed: {', '.join(ALL_KINDS)}"
+            )
+    return tuple(k for k in ALL_KINDS if any(fnmatchcase(k, p) for p in patterns))
 
 
 def start_text(name: str) -> str:
@@ -46,6 +62,7 @@ class EvolveConfig:
     validation_split: float = 0.0  # task networks kept out of fitness, to choose the export
     select_networks: int = 0  # networks per pair outside the caches, scored live to choose
     start: list[str] = field(default_factory=list)  # first individuals: texts or anchor names
+    kinds: list[str] = field(default_factory=list)  # kind patterns to load; [] = all held
     jobs: int = 1
     scheduler: str | None = None
 
@@ -74,6 +91,7 @@ class EvolveConfig:
         if len(self.start) > self.population:
             raise ValueError(f"{len(self.start)} start individuals exceed the population")
         self.start = [start_text(s) for s in self.start]
+        match_kinds(self.kinds)
 
     @property
     def multi(self) -> bool:
@@ -86,6 +104,7 @@ class EvolveConfig:
             tuple(str(c) for c in self.caches),
             self.n_task,
             self.seed,
+            kinds=match_kinds(self.kinds),
             to_scalar=self.to_scalar,
             aggregate=self.aggregate,
             terms=tuple(t for t in self.terms if t != PARAMS),
