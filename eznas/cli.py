@@ -231,6 +231,8 @@ COLLECT_HELP = {
     "compression": "gzip (compact), lzf or none (fastest)",
     "summaries": "store covariances, Grams, code kernels and norms over the B samples "
     "instead of raw tensors (for B >= 16)",
+    "kinds": "store only these kinds, shell patterns (S_* K_* L_*); default: all of the "
+    "cache's kinds",
 }
 
 

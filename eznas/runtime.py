@@ -30,8 +30,9 @@ was summarised: ``C_T4G_P`` is the channel covariance of T4G_P.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from fnmatch import fnmatchcase
 from typing import NamedTuple
 
 import torch
@@ -69,6 +70,22 @@ SUMMARY_KINDS: tuple[str, ...] = tuple(
 )
 """The 27 summary kinds per block, in storage order."""
 ALL_KINDS: tuple[str, ...] = KINDS + SUMMARY_KINDS
+
+
+def match_kinds(
+    patterns: Sequence[str], allowed: Sequence[str] = ALL_KINDS, what: str = "tensor kind"
+) -> tuple[str, ...] | None:
+    """The kinds of ``allowed`` matching shell-style ``patterns`` (``S_*``, ``T2_D``...), in
+    storage order; None for no patterns (all of them). A pattern matching none of ``allowed``
+    is a ValueError naming them."""
+    if not patterns:
+        return None
+    for pattern in patterns:
+        if not any(fnmatchcase(k, pattern) for k in allowed):
+            raise ValueError(
+                f"kind pattern {pattern!r} matches no {what}; allowed: {', '.join(allowed)}"
+            )
+    return tuple(k for k in allowed if any(fnmatchcase(k, p) for p in patterns))
 
 
 class Kind(NamedTuple):

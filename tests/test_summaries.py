@@ -309,8 +309,8 @@ def test_kind_patterns_choose_what_an_evolution_loads(caches, tmp_path):
     """``kinds`` (shell patterns) loads only the matching kinds, so programs draw on them
     alone: how a space of large networks fits in memory. A pattern matching nothing, or a
     kind the caches lack, is a one-line error."""
-    from eznas.gp.config import match_kinds
     from eznas.gp.evolve import Evolver
+    from eznas.runtime import match_kinds
 
     raw_path, summary_path = caches
     assert match_kinds(["K_*", "L_*"]) == tuple(k for k in SUMMARY_KINDS if k[0] in "KL")
@@ -335,3 +335,29 @@ def test_kind_patterns_choose_what_an_evolution_loads(caches, tmp_path):
                  str(tmp_path / "cli")])  # fmt: skip
     assert code == 0
     assert json.loads((tmp_path / "cli" / "config.json").read_text())["kinds"] == ["L_*"]
+
+
+def test_collecting_a_subset_of_kinds(caches, tmp_path):
+    """``kinds`` keeps only the matching kinds, bit-equal to the full cache's, in a file of
+    its own name; a pattern no stored kind matches is a one-line error."""
+    _, summary_path = caches
+    path = collect(
+        "nb201", DATASET, indices=NETS[:2], batch_size=B, summaries=True, out=tmp_path,
+        kinds=["K_*", "L_T4_?"], progress=False,
+    )  # fmt: skip
+    assert path.name != summary_path.name and path.name.startswith(summary_path.stem)
+    wanted = [k for k in SUMMARY_KINDS if k.startswith(("K_", "L_"))]
+    with open_cache(path) as subset, open_cache(summary_path) as full:
+        assert list(subset.kinds) == wanted
+        for kind in wanted:
+            for a, b in zip(subset.read(kind, NETS[:2]), full.read(kind, NETS[:2]), strict=True):
+                np.testing.assert_array_equal(a, b)
+    assert path.stat().st_size < summary_path.stat().st_size / 20
+    again = collect(
+        "nb201", DATASET, indices=NETS[:2], batch_size=B, summaries=True, out=tmp_path,
+        kinds=["L_T4_?", "K_*"], progress=False,
+    )  # fmt: skip
+    assert again == path  # the same subset, however written: nothing to collect
+    with pytest.raises(ValueError, match="'T2_D' matches no kind a summary cache stores"):
+        collect("nb201", DATASET, indices=NETS[:1], batch_size=B, summaries=True, out=tmp_path,
+                kinds=["T2_D"], progress=False)  # fmt: skip

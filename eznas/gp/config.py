@@ -3,27 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 
 from eznas.gp.fitness import TaskSpec
 from eznas.gp.network import get_net_op
 from eznas.gp.program import AGGREGATIONS, TO_SCALAR
 from eznas.gp.terms import PARAMS, check_term
-from eznas.runtime import ALL_KINDS
-
-
-def match_kinds(patterns: list[str]) -> tuple[str, ...] | None:
-    """The tensor kinds matching shell-style ``patterns`` (``S_*``, ``T2_D``...), in storage
-    order; None for no patterns (every kind the caches hold). A pattern matching no kind is
-    an error naming the allowed kinds."""
-    if not patterns:
-        return None
-    for pattern in patterns:
-        if not any(fnmatchcase(k, pattern) for k in ALL_KINDS):
-            raise ValueError(
-                f"kind pattern {pattern!r} matches no tensor kind; allowed: {', '.join(ALL_KINDS)}"
-            )
-    return tuple(k for k in ALL_KINDS if any(fnmatchcase(k, p) for p in patterns))
+from eznas.runtime import match_kinds
 
 
 def start_text(name: str) -> str:

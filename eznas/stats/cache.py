@@ -40,8 +40,9 @@ the previous complete version of every file, and readers only ever see complete 
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import h5py
@@ -75,16 +76,28 @@ def cache_name(
     seed: int,
     dtype: str,
     summaries: bool = False,
+    kinds: Sequence[str] | None = None,
 ) -> str:
-    """``{space}-{dataset}-{pattern}-b{B}-s{seed}.h5``; ``-sum`` (summaries) and ``-f16``
-    (float16) go before ``.h5``, so raw and summary caches of one setting sit side by side."""
+    """``{space}-{dataset}-{pattern}-b{B}-s{seed}.h5``; ``-sum`` (summaries), ``-f16``
+    (float16) and ``-k{hash}`` (a subset of the kinds) go before ``.h5``, so caches of one
+    setting sit side by side."""
     suffix = ("-sum" if summaries else "") + ("-f16" if dtype == "float16" else "")
+    if kinds is not None and tuple(kinds) != stored_kinds(summaries):
+        suffix += "-k" + hashlib.sha1(",".join(kinds).encode()).hexdigest()[:8]
     return f"{space}-{dataset}-{pattern}-b{batch_size}-s{seed}{suffix}.h5"
 
 
 def stored_kinds(summaries: bool) -> tuple[str, ...]:
-    """The kinds a summary (or raw) cache holds, in storage order."""
+    """The kinds a summary (or raw) cache holds by default, in storage order."""
     return SUMMARY_CACHE_KINDS if summaries else KINDS
+
+
+def cache_kinds(attrs: Mapping) -> tuple[str, ...]:
+    """The kinds a cache of these settings stores: its ``kinds`` if given, else the default."""
+    kinds = attrs.get("kinds")
+    if kinds is None:
+        return stored_kinds(attrs.get("summaries", False))
+    return tuple(_plain(kinds))
 
 
 def _family(kind: str) -> int:
@@ -122,7 +135,7 @@ def _atomic(path: Path, fill) -> None:
 def _set_root(handle: h5py.File, attrs: Mapping) -> None:
     handle.attrs.update({k: attrs[k] for k in (*ROOT_KEYS, "input_source", "benchmark")})
     summaries = attrs.get("summaries", False)
-    handle.attrs["kinds"] = list(stored_kinds(summaries))
+    handle.attrs["kinds"] = list(cache_kinds(attrs))
     handle.attrs["schema_version"] = SUMMARY_SCHEMA_VERSION if summaries else SCHEMA_VERSION
     handle.require_group("networks")
 
@@ -154,7 +167,7 @@ def write_shard(
         group = handle["networks"].create_group(str(meta["index"]))
         group.create_dataset("shapes", data=np.asarray(shapes, dtype=np.int64))
         group.create_dataset("block_names", data=np.array(names, dtype=h5py.string_dtype()))
-        for kind in stored_kinds(attrs.get("summaries", False)):
+        for kind in cache_kinds(attrs):
             flat = [block[kind].reshape(-1).numpy() for block in stats]
             data = np.concatenate(flat).astype(dtype, copy=False) if flat else np.zeros(0, dtype)
             parts = max(1, -(-data.size // CHUNK))

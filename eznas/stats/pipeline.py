@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from eznas.benchmark.benchmarks import Benchmark, as_benchmark
 from eznas.data import Batches, make_batches
 from eznas.errors import BadFileError
-from eznas.runtime import FAMILIES, check_pattern, find_blocks
+from eznas.runtime import FAMILIES, check_pattern, find_blocks, match_kinds
 from eznas.spaces import SearchSpace
 from eznas.spaces.cost import count_params
 from eznas.stats.cache import (
@@ -88,7 +88,7 @@ def _collect_one(
     try:
         torch.manual_seed(attrs["seed"])
         model = space.build(arch, attrs["dataset"])
-        kinds = stored_kinds(attrs["summaries"])
+        kinds = attrs["kinds"]
         names, stats = collect_named(model, batches, attrs["pattern"], kinds)
         shapes = None
         if attrs["summaries"]:
@@ -117,6 +117,7 @@ def collect(
     progress: bool = True,
     compression: str = "gzip",
     summaries: bool = False,
+    kinds: list[str] | None = None,
 ) -> Path:
     """Collect the 22 statistics of ``n`` seeded-sampled (or given) networks into the cache.
 
@@ -126,7 +127,9 @@ def collect(
     the size and speed, not the content. ``summaries`` stores T3 and the summary kinds of
     ``eznas.runtime`` (covariances, Grams, code kernels, norms over the B samples) instead
     of the raw tensors, in a ``-sum.h5`` file: the way to keep a sample axis at B >= 16.
-    Returns the cache file's path.
+    ``kinds`` (shell patterns such as ``S_*``) keeps only the matching kinds, in a file named
+    with ``-k{hash}``: summaries of wide networks are mostly C x C channel covariances, so
+    leaving them out makes such caches far smaller and quicker. Returns the cache's path.
     """
     bench = as_benchmark(benchmark)
     space, table, dataset = bench.space, bench.table, bench.dataset(dataset)
@@ -139,6 +142,9 @@ def collect(
             "summaries are stored as float32: gradient covariances and Grams (1e-11 and far "
             "below on NB201) would underflow float16"
         )
+    stored = stored_kinds(summaries)
+    what = f"kind a {'summary' if summaries else 'raw'} cache stores"
+    chosen = match_kinds(kinds or [], stored, what) or stored
     if compression not in COMPRESSIONS:
         raise ValueError(f"compression {compression!r}; allowed: {', '.join(COMPRESSIONS)}")
     if jobs < 1:
@@ -159,10 +165,13 @@ def collect(
         "seed": seed,
         "dtype": dtype,
         "summaries": summaries,
+        "kinds": list(chosen),
     }
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / cache_name(space.id, dataset, pattern, batch_size, seed, dtype, summaries)
+    path = folder / cache_name(
+        space.id, dataset, pattern, batch_size, seed, dtype, summaries, chosen
+    )
     parts = path.with_name(path.name + ".parts")
     consolidated = False
     if path.exists():
@@ -227,7 +236,7 @@ def _link_or_copy(source: Path, target: Path) -> None:
 def _scan(parts: Path, attrs: dict) -> dict[int, Path]:
     """Complete networks available in the shard folder: {index: shard file}."""
     members: dict[int, Path] = {}
-    expected = {k: attrs[k] for k in (*ROOT_KEYS, "summaries")}
+    expected = {k: attrs[k] for k in (*ROOT_KEYS, "summaries", "kinds")}
     for shard in sorted(parts.glob("*.h5")):
         with h5py.File(shard, "r") as handle:
             check_attrs(handle.attrs, expected, shard)
