@@ -1,5 +1,5 @@
 """The HDF5 statistics cache: one file per (space, dataset, pattern, batch size, seed, dtype,
-raw or summaries).
+raw or summaries, kinds stored).
 
 Layout (schema 1, raw tensors)::
 
@@ -22,6 +22,11 @@ B = 16 and 4.7 MB at B = 32 (5.3 and 6.6 MB uncompressed, 1.55 MB of it T3; the 
 of the 64-channel blocks are most of the rest), where the raw tensors would take 407 and
 808 MB; a raw B = 1 cache takes 21 MB. Readers take both schemas; writers and resumption
 refuse to mix them in one file.
+
+A cache may store a subset of its schema's kinds (``collect(kinds=...)``, file name
+``...-k{hash}.h5``, the root ``kinds`` attribute lists them): the sample-axis kinds S, K, L
+alone are a few hundred bytes per block at any width, while the C matrices grow with the
+square of the channels (NAS-Bench-Macro's 1,536-channel blocks: 293 MB per network).
 
 Why: the evolver reads one kind for many networks, so each (network, kind) is one contiguous
 dataset (one read, split into zero-copy views by the shapes); blocks of one network vary in
