@@ -25,7 +25,7 @@ refuse to mix them in one file.
 
 A cache may store a subset of its schema's kinds (``collect(kinds=...)``, file name
 ``...-k{hash}.h5``, the root ``kinds`` attribute lists them): the sample-axis kinds S, K, L
-alone are a few hundred bytes per block at any width, while the C matrices grow with the
+alone take about 12 KB per block at B = 16 whatever its width, while the C matrices grow with the
 square of the channels (NAS-Bench-Macro's 1,536-channel blocks: 293 MB per network).
 
 Why: the evolver reads one kind for many networks, so each (network, kind) is one contiguous
