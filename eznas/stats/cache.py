@@ -97,14 +97,6 @@ def stored_kinds(summaries: bool) -> tuple[str, ...]:
     return SUMMARY_CACHE_KINDS if summaries else KINDS
 
 
-def cache_kinds(attrs: Mapping) -> tuple[str, ...]:
-    """The kinds a cache of these settings stores: its ``kinds`` if given, else the default."""
-    kinds = attrs.get("kinds")
-    if kinds is None:
-        return stored_kinds(attrs.get("summaries", False))
-    return tuple(_plain(kinds))
-
-
 def _family(kind: str) -> int:
     return FAMILIES.index(parse_kind(kind).family)
 
@@ -140,7 +132,7 @@ def _atomic(path: Path, fill) -> None:
 def _set_root(handle: h5py.File, attrs: Mapping) -> None:
     handle.attrs.update({k: attrs[k] for k in (*ROOT_KEYS, "input_source", "benchmark")})
     summaries = attrs.get("summaries", False)
-    handle.attrs["kinds"] = list(cache_kinds(attrs))
+    handle.attrs["kinds"] = list(attrs["kinds"])
     handle.attrs["schema_version"] = SUMMARY_SCHEMA_VERSION if summaries else SCHEMA_VERSION
     handle.require_group("networks")
 
@@ -172,7 +164,7 @@ def write_shard(
         group = handle["networks"].create_group(str(meta["index"]))
         group.create_dataset("shapes", data=np.asarray(shapes, dtype=np.int64))
         group.create_dataset("block_names", data=np.array(names, dtype=h5py.string_dtype()))
-        for kind in cache_kinds(attrs):
+        for kind in attrs["kinds"]:
             flat = [block[kind].reshape(-1).numpy() for block in stats]
             data = np.concatenate(flat).astype(dtype, copy=False) if flat else np.zeros(0, dtype)
             parts = max(1, -(-data.size // CHUNK))
