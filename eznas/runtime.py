@@ -17,6 +17,16 @@ Statistic kinds, per block and input X in D (data), N (noise), P (data + noise):
 ReLU's input, T2_X its output, T4_X the conv's output, T3 the conv weight, and T1G_X..T4G_X
 the gradients of the cross-entropy loss of X's forward pass against the data labels.
 
+Stage kinds T5_X (opt-in, not among EZNAS's 22): the block's stage input, the last
+feature map at or before the block's input that all of the network's data flows through (a
+cut of the data-flow graph: the stem output or an NB201 / NB101 cell output, a residual
+block's sum, the block's own input in a plain chain; DARTS cells read two earlier cells,
+so there only the stem output is one). Blocks of one cell share it. Finding cuts needs
+every torch call, functional additions included, so a ``FlowRecorder`` (a
+``TorchFunctionMode``) logs one more small forward pass (B = 2) and counts paths from the
+input to the logits: a map is a cut when every path passes through it. AZ-NAS reads its
+features at these places.
+
 Summary kinds ``<S>_<raw kind>`` condense a raw kind of a B-sample batch into a small matrix,
 so statistics with a sample axis fit in memory and on disk at B >= 16 (raw tensors are about
 25 MB per sample per NB201 network). S is one of ``SUMMARIES``: C the channel x channel
@@ -31,22 +41,26 @@ was summarised: ``C_T4G_P`` is the channel covariance of T4G_P.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from fnmatch import fnmatchcase
 from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 INPUT_KINDS = ("D", "N", "P")
-FAMILIES = ("T1", "T2", "T3", "T4")
+FAMILIES = ("T1", "T2", "T3", "T4", "T5")
 KINDS: tuple[str, ...] = (
     *(f"{t}_{x}" for x in INPUT_KINDS for t in ("T1", "T2", "T4")),
     "T3",
-    *(f"{t}G_{x}" for x in INPUT_KINDS for t in FAMILIES),
+    *(f"{t}G_{x}" for x in INPUT_KINDS for t in FAMILIES[:4]),
 )
 """The 22 raw tensor kinds per block, in storage order."""
+STAGE_KINDS: tuple[str, ...] = tuple(f"T5_{x}" for x in INPUT_KINDS)
+"""Raw stage kinds (opt-in): the block's stage input for each input."""
+RAW_KINDS: tuple[str, ...] = KINDS + STAGE_KINDS
 SUMMARIES = {
     "C": "channel covariance",
     "S": "sample Gram",
@@ -69,7 +83,9 @@ SUMMARY_KINDS: tuple[str, ...] = tuple(
     f"{s}_{t}_{x}" for x in INPUT_KINDS for s, t in SUMMARY_SOURCES
 )
 """The 27 summary kinds per block, in storage order."""
-ALL_KINDS: tuple[str, ...] = KINDS + SUMMARY_KINDS
+STAGE_SUMMARY_KINDS: tuple[str, ...] = tuple(f"C_T5_{x}" for x in INPUT_KINDS)
+"""Channel covariances of the stage inputs (opt-in, as the raw stage kinds)."""
+ALL_KINDS: tuple[str, ...] = KINDS + SUMMARY_KINDS + STAGE_KINDS + STAGE_SUMMARY_KINDS
 
 
 def match_kinds(
@@ -109,7 +125,7 @@ def parse_kind(name: str) -> Kind:
     if name not in ALL_KINDS:
         raise ValueError(f"unknown tensor kind {name!r}; allowed: {', '.join(ALL_KINDS)}")
     summary = None
-    if name in SUMMARY_KINDS:
+    if name.partition("_")[0] in SUMMARIES:
         summary, _, name = name.partition("_")
     head, _, x = name.partition("_")
     return Kind(head[:2], head.endswith("G"), x or None, summary)
@@ -164,11 +180,13 @@ class Call(NamedTuple):
 
 
 class Block(NamedTuple):
-    """One matched instance: the ReLU and Conv2d calls (for T1, T2, T3, T4) and all names."""
+    """One matched instance: the ReLU and Conv2d calls (for T1, T2, T3, T4), all names, and
+    the stage input (T5) where the pass traced stages."""
 
     names: tuple[str, ...]
     relu: Call
     conv: Call
+    stage: torch.Tensor | None = None
 
     @property
     def name(self) -> str:
@@ -182,6 +200,10 @@ class Block(NamedTuple):
             return self.relu.output
         if family == "T3":
             return self.conv.module.weight
+        if family == "T5":
+            if self.stage is None:
+                raise ValueError("stage inputs (T5) need a pass traced with stage_sites")
+            return self.stage
         return self.conv.output
 
 
@@ -255,6 +277,90 @@ def tracing(model: nn.Module, pattern: str = "rcb") -> Iterator[Tracer]:
             handle.remove()
         for module in inplace:
             module.inplace = True
+
+
+# ---------------------------------------------------------------- finding stages
+def _tensors(value) -> list[torch.Tensor]:
+    """The tensors in a torch call's arguments or result (nested lists, tuples, dicts)."""
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _tensors(v)]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _tensors(v)]
+    return []
+
+
+class FlowRecorder(TorchFunctionMode):
+    """Numbers every tensor a torch call creates during a forward pass (the input is 0).
+
+    With ``keep=None`` it records the data-flow graph (each new tensor's producers) and holds
+    every tensor, so ids stay unique (a small pass only); with a set of numbers it holds just
+    those tensors. A call returning one of its own inputs (in-place) creates nothing.
+    """
+
+    def __init__(self, x: torch.Tensor, keep: set[int] | None = None):
+        super().__init__()
+        self.keep = keep
+        self.count = 1
+        self.kept: dict[int, torch.Tensor] = {0: x}
+        self.node: dict[int, int] = {id(x): 0}
+        self.producers: list[list[int]] = [[]]
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        inputs = _tensors((args, kwargs))
+        for t in _tensors(out):
+            if any(t is i for i in inputs):
+                continue
+            if self.keep is None:
+                self.node[id(t)] = self.count
+                self.producers.append([self.node[id(i)] for i in inputs if id(i) in self.node])
+            if self.keep is None or self.count in self.keep:
+                self.kept[self.count] = t
+            self.count += 1
+        return out
+
+    def cuts(self, output: torch.Tensor) -> list[int]:
+        """Feature maps (4-D, after the input) every input-to-output path passes through."""
+        n, sink = self.count, self.node[id(output)]
+        into, out_of = [0] * n, [0] * n
+        into[0], out_of[sink] = 1, 1
+        for j in range(n):
+            for i in self.producers[j]:
+                into[j] += into[i]
+        for j in reversed(range(n)):
+            for i in self.producers[j]:
+                out_of[i] += out_of[j]
+        return [
+            j
+            for j in range(1, n)
+            if into[j] and into[j] * out_of[j] == into[sink] and self.kept[j].dim() == 4
+        ]
+
+
+def stage_sites(model: nn.Module, x: torch.Tensor, pattern: str = "rcb") -> list[int]:
+    """Per block (execution order), the number ``FlowRecorder`` gives its stage input on a
+    no-grad pass of ``x[:2]``: the last cut at or before the block's input, else that input.
+    The same numbers hold at any batch size (one call sequence)."""
+    with tracing(model, pattern) as tracer, torch.no_grad():
+        x = x[:2]
+        with FlowRecorder(x) as flow:
+            output = model(x)
+        blocks = tracer.match()
+    cuts = flow.cuts(output)
+    sites = []
+    for block in blocks:
+        start = min(flow.node[id(block.relu.input)], flow.node[id(block.conv.input)])
+        sites.append(max((c for c in cuts if c <= start), default=start))
+    return sites
+
+
+def with_stages(blocks: list[Block], sites: list[int], flow: FlowRecorder) -> list[Block]:
+    """``blocks`` with their stage inputs from a pass recorded with ``keep=set(sites)``."""
+    if len(sites) != len(blocks) or any(s not in flow.kept for s in sites):
+        raise RuntimeError("the stage pass and the capture pass made different calls")
+    return [b._replace(stage=flow.kept[s]) for b, s in zip(blocks, sites, strict=True)]
 
 
 # ---------------------------------------------------------------- summaries
@@ -337,18 +443,23 @@ def capture(
     out: list[dict[str, torch.Tensor]] = []
     names: list[str] | None = None
     try:
+        staged = {parsed[k].input for k in wanted if parsed[k].family == "T5"}
+        sites = stage_sites(model, inputs[min(staged)], pattern) if staged else []
         with tracing(model, pattern) as tracer:
             for x_kind in inputs_needed(wanted):
                 mine = [k for k in wanted if parsed[k].input == x_kind]
-                raw = [k for k in KINDS if k in {parsed[m].raw for m in mine}]
+                raw = [k for k in RAW_KINDS if k in {parsed[m].raw for m in mine}]
                 grads = [k for k in raw if parse_kind(k).grad]
                 x = inputs[x_kind]
                 if grads:
                     x = x.detach().clone().requires_grad_(True)
                 tracer.reset()
-                with torch.set_grad_enabled(bool(grads)):
+                flow = FlowRecorder(x, set(sites)) if x_kind in staged else nullcontext()
+                with torch.set_grad_enabled(bool(grads)), flow:
                     logits = model(x)
                 blocks = tracer.match()
+                if x_kind in staged:
+                    blocks = with_stages(blocks, sites, flow)
                 if names is None:
                     names = [b.name for b in blocks]
                     out = [{} for _ in blocks]
@@ -447,8 +558,14 @@ def _backward(
         out[i][kind] = values[j]
 
 
-def find_blocks(model: nn.Module, x: torch.Tensor, pattern: str = "rcb") -> list[Block]:
-    """The blocks of ``model`` on input ``x`` (one no-grad forward pass in the current mode)."""
-    with tracing(model, pattern) as tracer, torch.no_grad():
+def find_blocks(
+    model: nn.Module, x: torch.Tensor, pattern: str = "rcb", stages: bool = False
+) -> list[Block]:
+    """The blocks of ``model`` on input ``x`` (one no-grad forward pass in the current mode),
+    with their stage inputs if ``stages``."""
+    sites = stage_sites(model, x, pattern) if stages else []
+    flow = FlowRecorder(x, set(sites)) if stages else nullcontext()
+    with tracing(model, pattern) as tracer, torch.no_grad(), flow:
         model(x)
-        return tracer.match()
+        blocks = tracer.match()
+    return with_stages(blocks, sites, flow) if stages else blocks

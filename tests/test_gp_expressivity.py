@@ -17,7 +17,7 @@ from eznas.gp.anchors import ANCHORS, anchor_indices, library_scores, program_sc
 from eznas.metrics import spearman
 
 N_NETWORKS = 50
-REACHED = ("naswot", "meco")
+REACHED = ("naswot", "meco", "az_expressivity")
 
 
 @pytest.fixture(scope="module")

@@ -44,3 +44,13 @@ def test_depth_ops_read_the_block_order():
 def test_unknown_network_op_names_the_allowed_ones():
     with pytest.raises(ValueError, match="min_step"):
         get_net_op("median")
+
+
+def test_stage_ops_count_each_run_of_equal_values_once():
+    """Blocks of one stage give one value (they read one shared stage input): stage ops
+    see each run of equal consecutive values once."""
+    values = depth([1.0, 1.0, 3.0, 3.0, 3.0, 2.0], [4.0, 4.0], [5.0, 6.0, 5.0])
+    assert NET_OPS["stage_mean"](values).tolist() == [[2.0, 4.0, 16 / 3]]
+    steps = NET_OPS["stage_min_step"](values)[0]
+    assert steps[0] == -1.0 and math.isnan(steps[1]) and steps[2] == -1.0
+    assert NET_OPS["min_step"](values)[0, 0] == -1.0 and NET_OPS["mean"](values)[0, 1] == 4.0

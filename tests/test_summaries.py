@@ -28,7 +28,15 @@ from eznas.gp.holdout import holdout_scores
 from eznas.gp.individual import parse_individual
 from eznas.gp.ops import op_eig_entropy, op_eig_max, op_l2
 from eznas.gp.program import compile_tree, evaluate, make_pset
-from eznas.runtime import INPUT_KINDS, Kind, capture, parse_kind, summary_shape
+from eznas.runtime import (
+    INPUT_KINDS,
+    STAGE_KINDS,
+    STAGE_SUMMARY_KINDS,
+    Kind,
+    capture,
+    parse_kind,
+    summary_shape,
+)
 from eznas.stats import ALL_KINDS, KINDS, SUMMARY_KINDS, collect, open_cache
 from eznas.stats.cache import SUMMARY_CACHE_KINDS, cache_name
 
@@ -76,7 +84,9 @@ def caches(tmp_path_factory):
 
 def test_kind_names_parse_in_one_place():
     assert len(KINDS) == 22 and len(SUMMARY_KINDS) == 27
-    assert ALL_KINDS == KINDS + SUMMARY_KINDS and not set(KINDS) & set(SUMMARY_KINDS)
+    assert ALL_KINDS == KINDS + SUMMARY_KINDS + STAGE_KINDS + STAGE_SUMMARY_KINDS
+    assert not set(KINDS) & set(SUMMARY_KINDS)
+    assert parse_kind("C_T5_N") == Kind("T5", False, "N", "C") and parse_kind("T5_D").raw == "T5_D"
     assert parse_kind("C_T4G_P") == Kind("T4", True, "P", "C")
     assert parse_kind("C_T4G_P").raw == "T4G_P" and parse_kind("K_T1_D").raw == "T1_D"
     assert parse_kind("T4G_P") == Kind("T4", True, "P") and parse_kind("T4G_P").summary is None
@@ -189,7 +199,7 @@ def test_kill_9_then_resume_equals_uninterrupted_run(caches, tmp_path):
 def test_mixed_blockset_evaluates_raw_and_summary_kinds(space, table, caches, tmp_path):
     raw_path, summary_path = caches
     pair = load_pair(f"{raw_path}+{summary_path}", None, n_task=4, seed=0)
-    assert pair.blocks.kinds() == set(ALL_KINDS)
+    assert pair.blocks.kinds() == set(KINDS + SUMMARY_KINDS)  # stage kinds are opt-in
     assert load_pair(raw_path, None, n_task=4).blocks.kinds() == set(KINDS)  # unchanged path
     text = "mul(eig_entropy(C_T4_D), add(l2(T4_D), eig_max(K_T1_P)))"
     scores = evaluate([compile_tree(text)], pair.blocks)[0]

@@ -26,27 +26,32 @@ noise (AZ-NAS's Gaussian batch is drawn as the collector's N).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from torch import nn
 
 from eznas.benchmark.benchmarks import Benchmark, as_benchmark
 from eznas.gp.holdout import holdout_indices, holdout_scores
 from eznas.gp.individual import parse_individuals
+from eznas.proxies.az_nas import kaiming_fanin_copy
 from eznas.proxies.scoring import Scorer
-from eznas.runtime import SUMMARY_KINDS, parse_kind
+from eznas.runtime import parse_kind
 
 SUMMARY_BATCH = 16
 
 
 @dataclass(frozen=True)
 class Anchor:
-    """A library proxy, the program that reproduces it, and the batch both are scored at."""
+    """A library proxy, the program that reproduces it, the batch both are scored at, and
+    the re-initialisation the proxy applies before it reads the network (the program reads
+    the same re-initialised copy: like is compared with like)."""
 
     proxy: str
     program: str
     batch_size: int
+    reinit: Callable[[nn.Module, int], nn.Module] | None = None
 
 
 ANCHORS: dict[str, Anchor] = {
@@ -63,8 +68,18 @@ ANCHORS: dict[str, Anchor] = {
             "add(eig_min(corr_channel(T4_D)), eig_min(corr_channel(T4_D))))",
             1,
         ),
-        Anchor("az_expressivity", "sum:eig_entropy(C_T1_N)", SUMMARY_BATCH),
-        Anchor("az_progressivity", "min_step:eig_entropy(C_T1_N)", SUMMARY_BATCH),
+        Anchor(
+            "az_expressivity",
+            "stage_mean:eig_entropy(C_T5_N)",
+            SUMMARY_BATCH,
+            kaiming_fanin_copy,
+        ),
+        Anchor(
+            "az_progressivity",
+            "stage_min_step:eig_entropy(C_T5_N)",
+            SUMMARY_BATCH,
+            kaiming_fanin_copy,
+        ),
         Anchor(
             "synflow",
             "sum:log(mul(mean(abs(T3)), mean(gram_sample(sign(sigmoid(T3))))))",
@@ -87,16 +102,29 @@ def program_scores(
     dataset: str = "cifar10",
     seed: int = 0,
 ) -> np.ndarray:
-    """(anchors, networks): each anchor's program on live networks, raw kinds captured at
-    B = 1 and summary kinds at B = ``SUMMARY_BATCH`` (only the kinds the programs read)."""
-    individuals = parse_individuals([a.program for a in anchors])
-    kinds = {k for ind in individuals for c in ind.components for k in c.program.kinds}
-    raw = [k for k in kinds if parse_kind(k).summary is None]
-    summaries = [k for k in kinds if k in SUMMARY_KINDS]
-    captures = [(b, ks) for b, ks in ((1, raw), (SUMMARY_BATCH, summaries)) if ks]
-    return holdout_scores(
-        individuals, benchmark, dataset, indices, seed=seed, captures=captures, progress=False
-    )
+    """(anchors, networks): each anchor's program on live networks (re-initialised as its
+    proxy does), raw kinds captured at B = 1 and summary kinds at B = ``SUMMARY_BATCH``
+    (only the kinds the programs read)."""
+    rows: dict[str, np.ndarray] = {}
+    for reinit in dict.fromkeys(a.reinit for a in anchors):
+        mine = [a for a in anchors if a.reinit is reinit]
+        individuals = parse_individuals([a.program for a in mine])
+        kinds = {k for ind in individuals for c in ind.components for k in c.program.kinds}
+        raw = [k for k in kinds if parse_kind(k).summary is None]
+        summaries = [k for k in kinds if parse_kind(k).summary is not None]
+        captures = [(b, ks) for b, ks in ((1, raw), (SUMMARY_BATCH, summaries)) if ks]
+        scores = holdout_scores(
+            individuals,
+            benchmark,
+            dataset,
+            indices,
+            seed=seed,
+            captures=captures,
+            progress=False,
+            reinit=reinit,
+        )
+        rows.update(zip((a.proxy for a in mine), scores, strict=True))
+    return np.array([rows[a.proxy] for a in anchors])
 
 
 def library_scores(

@@ -20,14 +20,23 @@ import sympy
 
 from eznas import runtime
 from eznas.gp.individual import Individual
-from eznas.gp.network import count, fill, first_and_last, get_net_op, present
+from eznas.gp.network import (
+    count,
+    drop_repeats,
+    fill,
+    first_and_last,
+    get_net_op,
+    mean_of,
+    min_step_of,
+    present,
+)
 from eznas.gp.ops import EPS, flat, get_op, lift, safe_div, spectral_entropy, spectrum
 from eznas.gp.program import TO_SCALAR, Node, Program, compile_tree
 from eznas.runtime import check_pattern, parse_kind, plan_captures
 
 Captures = Sequence[tuple[int, Sequence[str] | None]]
 
-NETWORK_HELPERS = (present, fill, count, first_and_last)
+NETWORK_HELPERS = (present, fill, count, first_and_last, drop_repeats, mean_of, min_step_of)
 
 
 def formula(program: Program | str, simplify: bool = True) -> sympy.Expr:

@@ -9,10 +9,11 @@ exactly the score the cache would, without writing hundreds of networks to disk.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
+from torch import nn
 from tqdm.auto import tqdm
 
 from eznas.benchmark.benchmarks import Benchmark, as_benchmark, open_benchmark
@@ -64,13 +65,15 @@ def holdout_parts(
     chunk: int = 25,
     progress: bool = True,
     label: str = "held-out",
+    reinit: Callable[[nn.Module, int], nn.Module] | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """(scores of every component by its text, values of every network term) on held-out
     networks, built and captured as the collector does (``pattern`` defaults to the
     space's); ``indices`` are rows of the benchmark's table. ``captures`` lists (batch size,
     kinds it provides or None for all), one per cache of a task pair (raw B = 1 beside
     summaries at B = 16): each is captured from its own freshly seeded model, as each cache
-    was. ``combined_scores`` turns the parts into any individual's scores over them."""
+    was; ``reinit(model, seed)``, if given, replaces each model first (e.g. the re-initialised
+    copy a proxy scores). ``combined_scores`` turns the parts into any individual's scores."""
     by_op: dict[str, dict[str, Program]] = {}
     for ind in individuals:
         for c in ind.components:
@@ -94,6 +97,8 @@ def holdout_parts(
             for batches, mine in plan:
                 torch.manual_seed(seed)  # the collector's weight seed
                 model = bench.space.build(bench.table.arch(int(i)), dataset)
+                if reinit is not None:
+                    model = reinit(model, seed)
                 part = collect_model(model, batches, pattern, mine)
                 blocks = [a | b for a, b in zip(blocks, part, strict=True)] if blocks else part
             stats.append(blocks)

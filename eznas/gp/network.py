@@ -59,9 +59,29 @@ def first_and_last(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return values[..., 0], values.gather(-1, last).squeeze(-1)
 
 
+def drop_repeats(values: torch.Tensor) -> torch.Tensor:
+    """Each network's values with consecutive equal ones counted once, NaN-padded again:
+    the blocks of one stage read one shared stage input (T5), so a program of stage kinds
+    gives one value per stage."""
+    before = torch.cat([torch.full_like(values[..., :1], torch.nan), values[..., :-1]], -1)
+    keep = present(values) & (values != before)
+    order = torch.sort((~keep).to(torch.int8), dim=-1, stable=True).indices
+    return torch.where(keep, values, torch.nan).gather(-1, order)
+
+
+def mean_of(values: torch.Tensor) -> torch.Tensor:
+    return fill(values, 0.0).sum(-1) / count(values)
+
+
+def min_step_of(values: torch.Tensor) -> torch.Tensor:
+    """Smallest increase from one value to the next; NaN with one value."""
+    steps = values[..., 1:] - values[..., :-1]
+    return fill(steps, torch.inf).amin(-1).where(count(values) > 1, torch.nan)
+
+
 @net_op("mean")
 def net_mean(values: torch.Tensor) -> torch.Tensor:
-    return fill(values, 0.0).sum(-1) / count(values)
+    return mean_of(values)
 
 
 @net_op("sum")
@@ -89,8 +109,7 @@ def net_std(values: torch.Tensor) -> torch.Tensor:
 def net_min_step(values: torch.Tensor) -> torch.Tensor:
     """Smallest increase from one block to the next (AZ-NAS's progressivity); NaN with one
     block, which makes the program invalid on such networks."""
-    steps = values[..., 1:] - values[..., :-1]
-    return fill(steps, torch.inf).amin(-1).where(count(values) > 1, torch.nan)
+    return min_step_of(values)
 
 
 @net_op("max_step")
@@ -123,3 +142,16 @@ def padded(values: torch.Tensor, net: torch.Tensor, block: torch.Tensor, n: int)
     out = torch.full((values.shape[0], n, depth), torch.nan, dtype=values.dtype)
     out[:, net, block] = values
     return out
+
+
+@net_op("stage_mean")
+def net_stage_mean(values: torch.Tensor) -> torch.Tensor:
+    """Mean over stages (``drop_repeats``): AZ-NAS's expressivity over its features is a
+    sum over a fixed number of stages, so a mean."""
+    return mean_of(drop_repeats(values))
+
+
+@net_op("stage_min_step")
+def net_stage_min_step(values: torch.Tensor) -> torch.Tensor:
+    """Smallest increase from one stage to the next (AZ-NAS's progressivity on T5)."""
+    return min_step_of(drop_repeats(values))

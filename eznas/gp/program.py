@@ -32,9 +32,9 @@ TO_SCALAR: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "sum": op_sum,
 }
 AGGREGATIONS = tuple(NET_OPS)
-SHAPE_FAMILIES = ("input", "weight", "output", "sample")
-"""T1/T2 (+G, +their C), T3 (+G), T4 (+G, +their C), and the B x B or B summaries S, K, L:
-within a cache, one kind of each fixes the shapes of all others."""
+SHAPE_FAMILIES = ("input", "weight", "output", "sample", "stage")
+"""T1/T2 (+G, +their C), T3 (+G), T4 (+G, +their C), the B x B or B summaries S, K, L, and
+T5 (+its C): within a cache, one kind of each fixes the shapes of all others."""
 MEMO_BYTES = 256 * 2**20  # per shape group; larger intermediate results are recomputed
 
 
@@ -42,7 +42,8 @@ def _shape_family(kind: str) -> str:
     parsed = parse_kind(kind)
     if parsed.summary in ("S", "K", "L"):
         return "sample"
-    return {"T1": "input", "T2": "input", "T3": "weight", "T4": "output"}[parsed.family]
+    families = {"T1": "input", "T2": "input", "T3": "weight", "T4": "output", "T5": "stage"}
+    return families[parsed.family]
 
 
 def make_pset(kinds: Iterable[str] = KINDS) -> gp.PrimitiveSet:

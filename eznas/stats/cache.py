@@ -7,7 +7,8 @@ Layout (schema 1, raw tensors)::
                                   dtype, kinds, input_source, benchmark (its name)
     /networks/<index>      one group per network (NB201 index), attrs: index, arch, accuracy,
                            params (millions), rcb_count, complete (written last)
-        shapes             int64 (rcb_count, 4, 4): per block the 4-D shape of T1, T2, T3, T4
+        shapes             int64 (rcb_count, 5, 4): per block the 4-D shape of T1, T2, T3, T4, T5
+                           (T5 zeros unless stored; caches before T5 have 4 rows)
         block_names        module names of each block (debugging, cross-space checks)
         <kind> x 22        1-D: the kind's tensors of all blocks, flattened and concatenated
 
@@ -55,7 +56,16 @@ import numpy as np
 import torch
 
 from eznas.errors import BadFileError, UnknownKeyError
-from eznas.runtime import ALL_KINDS, FAMILIES, KINDS, SUMMARY_KINDS, parse_kind, summary_shape
+from eznas.runtime import (
+    ALL_KINDS,
+    FAMILIES,
+    KINDS,
+    STAGE_KINDS,
+    STAGE_SUMMARY_KINDS,
+    SUMMARY_KINDS,
+    parse_kind,
+    summary_shape,
+)
 
 SCHEMA_VERSION = 1
 SUMMARY_SCHEMA_VERSION = 2
@@ -95,6 +105,12 @@ def cache_name(
 def stored_kinds(summaries: bool) -> tuple[str, ...]:
     """The kinds a summary (or raw) cache holds by default, in storage order."""
     return SUMMARY_CACHE_KINDS if summaries else KINDS
+
+
+def storable_kinds(summaries: bool) -> tuple[str, ...]:
+    """The kinds a summary (or raw) cache may hold: the default ones, then the opt-in stage
+    outputs (``T5``, or their channel covariances), in storage order."""
+    return stored_kinds(summaries) + (STAGE_SUMMARY_KINDS if summaries else STAGE_KINDS)
 
 
 def _family(kind: str) -> int:

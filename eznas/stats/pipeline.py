@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from eznas.benchmark.benchmarks import Benchmark, as_benchmark
 from eznas.data import Batches, make_batches
 from eznas.errors import BadFileError
-from eznas.runtime import FAMILIES, check_pattern, find_blocks, match_kinds
+from eznas.runtime import FAMILIES, check_pattern, find_blocks, match_kinds, parse_kind
 from eznas.spaces import SearchSpace
 from eznas.spaces.cost import count_params
 from eznas.stats.cache import (
@@ -33,6 +33,7 @@ from eznas.stats.cache import (
     check_attrs,
     complete_networks,
     consolidate,
+    storable_kinds,
     stored_kinds,
     write_index,
     write_shard,
@@ -92,10 +93,16 @@ def _collect_one(
         names, stats = collect_named(model, batches, attrs["pattern"], kinds)
         shapes = None
         if attrs["summaries"]:
-            blocks = find_blocks(model, batches.D, attrs["pattern"])
+            stages = any(parse_kind(k).family == "T5" for k in kinds)
+            blocks = find_blocks(model, batches.D, attrs["pattern"], stages)
             if [b.name for b in blocks] != names:
                 raise RuntimeError(f"blocks of {arch} differ between two forward passes")
-            shapes = np.array([[b.tensor(f).shape for f in FAMILIES] for b in blocks])
+            shapes = np.array(
+                [
+                    [b.tensor(f).shape if stages or f != "T5" else (0,) * 4 for f in FAMILIES]
+                    for b in blocks
+                ]
+            )
         meta = {**meta, "params": count_params(model)}
         write_shard(shard, attrs, meta, stats, names, compression, shapes)
     finally:
@@ -144,7 +151,7 @@ def collect(
         )
     stored = stored_kinds(summaries)
     what = f"kind a {'summary' if summaries else 'raw'} cache stores"
-    chosen = match_kinds(kinds or [], stored, what) or stored
+    chosen = match_kinds(kinds or [], storable_kinds(summaries), what) or stored
     if compression not in COMPRESSIONS:
         raise ValueError(f"compression {compression!r}; allowed: {', '.join(COMPRESSIONS)}")
     if jobs < 1:

@@ -1,0 +1,99 @@
+"""Stage inputs (T5): the feature maps all data flows through, found by data flow.
+
+Real NB201 and DARTS (NB301) networks, CIFAR-10 images (16x16 for ImageNet16-120 networks,
+for which there are no images here). AZ-NAS reads its features at the same places (the
+stem and cell outputs), so the hand count is its ``block_features``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+import torch
+
+from eznas.benchmark.benchmarks import open_benchmark
+from eznas.data import make_batches
+from eznas.gp.export import export_program
+from eznas.gp.fitness import load_pair
+from eznas.gp.program import compile_tree, evaluate
+from eznas.proxies.az_nas import block_features
+from eznas.runtime import capture, find_blocks, make_inputs, stage_sites
+from eznas.stats import collect, open_cache
+
+DATASET = "ImageNet16-120"
+NETS = [0, 1, 3, 9]  # 2, 3, 0 and 1 conv edges per cell
+B = 16
+
+
+def build(bench, index, dataset=DATASET):
+    torch.manual_seed(0)
+    return bench.space.build(bench.table.arch(index), dataset).train()
+
+
+@pytest.mark.parametrize("index", NETS)
+def test_nb201_stages_are_the_stem_and_cell_outputs(space, table, index):
+    """Each block's stage input is the stem output or the output of the cell before its
+    own: the distinct stages in depth order are AZ-NAS's features of the cells with blocks."""
+    bench = open_benchmark("nb201")
+    model = build(bench, index)
+    x = make_batches(DATASET, B, 0).D
+    blocks = find_blocks(model, x, "rcb", stages=True)
+    with torch.no_grad():
+        features = block_features(model, x)  # stem, then every cell's output
+    cells = find_blocks(model, x, "rcb")
+    assert [b.name for b in blocks] == [b.name for b in cells]
+    for block in blocks:
+        cell = int(block.names[0].split(".")[1])  # cells.<k>.<edge...>: its cell
+        torch.testing.assert_close(block.stage, features[cell])
+    sites = stage_sites(model, x, "rcb")
+    with_blocks = len({int(b.names[0].split(".")[1]) for b in blocks})
+    assert len(set(sites)) == with_blocks and sites == sorted(sites)
+
+
+def test_darts_cells_read_two_cells_so_the_stem_is_the_only_stage():
+    bench = open_benchmark("nb301")
+    model = build(bench, 0, "cifar10")
+    x = make_batches("cifar10", 2, 0).D
+    blocks = find_blocks(model, x, bench.space.block_pattern, stages=True)
+    with torch.no_grad():
+        stem = model.stem(x)
+    assert len(blocks) > 20 and all(torch.equal(b.stage, stem) for b in blocks)
+
+
+def test_stage_kinds_capture_collect_and_export(space, table, tmp_path):
+    """C_T5 equals the covariance of the stage input; a cache stores the opt-in stage kinds;
+    a program over them, exported, scores live models exactly as from the cache."""
+    bench = open_benchmark("nb201")
+    batches = make_batches(DATASET, B, 0)
+    model = build(bench, 1)
+    _, stats = capture(model, make_inputs(batches.D, 0), batches.labels, "rcb", ["C_T5_N", "T5_D"])
+    blocks = find_blocks(model, make_inputs(batches.D, 0)["N"], "rcb", stages=True)
+    for stat, block in zip(stats, blocks, strict=True):
+        flat = block.stage.transpose(0, 1).reshape(block.stage.shape[1], -1).double()
+        torch.testing.assert_close(stat["C_T5_N"].double(), torch.cov(flat), rtol=1e-4, atol=1e-6)
+    path = collect(
+        "nb201", DATASET, indices=NETS, batch_size=B, summaries=True, out=tmp_path,
+        kinds=["C_T5_N", "C_T1_N"], progress=False,
+    )  # fmt: skip
+    with open_cache(path) as cache:
+        assert cache.kinds == ("C_T1_N", "C_T5_N")
+        assert cache.shapes("C_T5_N", 1)[0] == (16, 16)
+    text = "add(eig_entropy(C_T5_N), eig_min(C_T1_N))"
+    pair = load_pair(path, None, n_task=4)
+    expected = evaluate([compile_tree(text)], pair.blocks, "mean", "stage_min_step")[0]
+    assert np.isfinite(expected).sum() >= 3
+    out = export_program(
+        text, tmp_path / "stage_proxy.py", batch_size=B, aggregate="stage_min_step"
+    )
+    spec = importlib.util.spec_from_file_location("stage_proxy", out)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    live = [
+        module.score_model(build(bench, i), batches.D, batches.labels, seed=0) for i in pair.indices
+    ]
+    np.testing.assert_allclose(live, expected, rtol=1e-5)
+    with pytest.raises(ValueError, match="'T5_D' matches no kind a summary cache stores"):
+        collect("nb201", DATASET, indices=NETS[:1], batch_size=B, summaries=True, out=tmp_path,
+                kinds=["T5_D"], progress=False)  # fmt: skip
