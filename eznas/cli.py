@@ -231,8 +231,8 @@ COLLECT_HELP = {
     "compression": "gzip (compact), lzf or none (fastest)",
     "summaries": "store covariances, Grams, code kernels and norms over the B samples "
     "instead of raw tensors (for B >= 16)",
-    "kinds": "store only these kinds, shell patterns (S_* K_* L_*); default: all of the "
-    "cache's kinds",
+    "kinds": "store only these kinds, shell patterns (S_* K_* L_*), or add the opt-in stage "
+    "inputs (T5_* raw, C_T5_* summaries); default: the cache's usual kinds",
 }
 
 
@@ -387,15 +387,15 @@ EVOLVE_HELP = {
     "s": "pairs drawn per generation",
     "per_pair": "networks drawn per pair",
     "n_task": "task networks per cache",
-    "to_scalar": "mean, l2 or sum",
-    "aggregate": "mean, sum, amax or amin",
+    "to_scalar": "{to_scalar}",
+    "aggregate": "network op of every program: {net_ops}",
     "tournsize": "1 = Algorithm 1 literally",
     "needs_values": "reject programs whose scores ignore tensor values (pure shape counters)",
     "jobs": "threads evaluating fitness (they share the statistics)",
     "scheduler": "dask scheduler tcp://host:port",
     "components": "most block programs per individual; more than 1 combines them by log-rank",
-    "net_ops": "network ops the evolution may choose per component (mean, sum, amax, amin, "
-    "std, min_step, max_step, last_first, first, last); none: --aggregate for every program",
+    "net_ops": "network ops the evolution may choose per component ({net_ops}); none: "
+    "--aggregate for every program",
     "terms": "network terms an individual may add to its rank combination: params or any "
     "library proxy (naswot, synflow...)",
     "validation_split": "fraction of task networks kept out of fitness, used only by "
@@ -403,7 +403,7 @@ EVOLVE_HELP = {
     "select_networks": "networks per pair outside the caches, scored live at the end to "
     "choose among the hall of fame and its rank ensembles (export --select selection)",
     "start": "individuals the first population starts with: texts, or the names of library "
-    "proxies the language reproduces (naswot, meco; see eznas.gp.anchors)",
+    "proxies the language reproduces ({anchors}; see eznas.gp.anchors)",
     "kinds": "tensor kinds to load and evolve over, shell patterns (S_* K_* T2_D); default: "
     "every kind the caches hold. Fewer kinds, less memory: how large spaces fit",
 }
@@ -411,12 +411,18 @@ EVOLVE_HELP = {
 
 @command("evolve", "evolve zero-cost proxies (EZNAS) on statistics caches, or resume a run")
 def evolve_options(parser: argparse.ArgumentParser) -> None:
+    from eznas.gp.anchors import ANCHORS
     from eznas.gp.config import EvolveConfig
+    from eznas.gp.program import AGGREGATIONS, TO_SCALAR
 
     hint = parameters(EvolveConfig)["caches"][0]
     add_option(parser, "caches", hint, None, EVOLVE_HELP["caches"], option="--stats")
     parser.add_argument("--cache", dest="caches", nargs="+", action=Deprecated, new="--stats")
-    options_from(parser, EvolveConfig, EVOLVE_HELP, skip=("caches",))
+    names = {"to_scalar": TO_SCALAR, "net_ops": AGGREGATIONS, "anchors": ANCHORS}
+    filled = {
+        k: v.format(**{n: ", ".join(r) for n, r in names.items()}) for k, v in EVOLVE_HELP.items()
+    }
+    options_from(parser, EvolveConfig, filled, skip=("caches",))
     parser.add_argument("--out", default=None, metavar="RUN", help="run folder to create")
     parser.add_argument("--resume", default=None, metavar="RUN", help="continue this run")
     parser.add_argument(

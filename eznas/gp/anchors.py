@@ -15,10 +15,10 @@ noise (AZ-NAS's Gaussian batch is drawn as the collector's N).
 - MeCo: the sum over feature maps of the smallest eigenvalue of one image's channel
   correlation; per block its ReLU output, its conv output and its BN output (which has the
   conv output's correlations, so T4 counts twice).
-- AZ-NAS expressivity and progressivity: the sum and the smallest step over blocks of the
-  spectral entropy of the noise features' channel covariance. AZ-NAS reads stem and cell
-  outputs of a Kaiming-re-initialised copy; blocks see node tensors inside cells (T1) of
-  the collector's model, so this is an approximation.
+- AZ-NAS expressivity and progressivity: the mean and the smallest step over stages of the
+  spectral entropy of the noise features' channel covariance, read from the stage inputs
+  (T5: the stem and cell outputs, where AZ-NAS reads them) of the same Kaiming-re-initialised
+  copy. A cell without a conv has no block, so it is no stage: progressivity misses its steps.
 - Synflow: |weights| products along paths for an all-ones input without BN; the statistics
   hold the weights (T3) but no BN-free all-ones pass and blocks do not know the cell's
   paths, so the program sums per-layer log gains (fan-in x mean |w|) over blocks.
