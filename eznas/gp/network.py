@@ -136,14 +136,6 @@ def net_first(values: torch.Tensor) -> torch.Tensor:
     return first_and_last(values)[0]
 
 
-def padded(values: torch.Tensor, net: torch.Tensor, block: torch.Tensor, n: int) -> torch.Tensor:
-    """Per-block values (programs, blocks) -> (programs, n networks, depth), NaN-padded."""
-    depth = int(block.max()) + 1 if block.numel() else 0
-    out = torch.full((values.shape[0], n, depth), torch.nan, dtype=values.dtype)
-    out[:, net, block] = values
-    return out
-
-
 @net_op("stage_mean")
 def net_stage_mean(values: torch.Tensor) -> torch.Tensor:
     """Mean over stages (``drop_repeats``): AZ-NAS's expressivity over its features is a
@@ -155,3 +147,11 @@ def net_stage_mean(values: torch.Tensor) -> torch.Tensor:
 def net_stage_min_step(values: torch.Tensor) -> torch.Tensor:
     """Smallest increase from one stage to the next (AZ-NAS's progressivity on T5)."""
     return min_step_of(drop_repeats(values))
+
+
+def padded(values: torch.Tensor, net: torch.Tensor, block: torch.Tensor, n: int) -> torch.Tensor:
+    """Per-block values (programs, blocks) -> (programs, n networks, depth), NaN-padded."""
+    depth = int(block.max()) + 1 if block.numel() else 0
+    out = torch.full((values.shape[0], n, depth), torch.nan, dtype=values.dtype)
+    out[:, net, block] = values
+    return out
