@@ -109,7 +109,7 @@ def stored_kinds(summaries: bool) -> tuple[str, ...]:
 
 def storable_kinds(summaries: bool) -> tuple[str, ...]:
     """The kinds a summary (or raw) cache may hold: the default ones, then the opt-in stage
-    outputs (``T5``, or their channel covariances), in storage order."""
+    inputs (``T5``, or their channel covariances), in storage order."""
     return stored_kinds(summaries) + (STAGE_SUMMARY_KINDS if summaries else STAGE_KINDS)
 
 
