@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from eznas.correlation import run_correlation
 from eznas.proxies import get_proxy
 from eznas.proxies.combo import is_combo
 from eznas.proxies.evolved import EVOLVED
+from eznas.proxies.scoring import Scorer
 from eznas.search import search_runs
 
 DATASET = "ImageNet16-120"  # the quickest NB201 networks (inputs: CIFAR-10 images at 16x16)
@@ -40,3 +43,21 @@ def test_eznas_nb201_correlates_and_searches_by_name(tmp_path):
         progress=False,
     )
     assert len(summary.results) == 1 and summary.results[0].arch
+
+
+def test_components_of_one_file_share_a_model_and_score_as_if_alone(monkeypatch):
+    """A Scorer builds one model per network for an exported file's components, and each
+    component scores exactly what it scores on a model of its own."""
+    scorer = Scorer("nb201", DATASET, seed=3, cache=None)
+    parts = [get_proxy(name) for name in get_proxy("eznas_nb201").components]
+    assert parts[0].shares_model and parts[0].shares_model == parts[1].shares_model
+    builds = []
+    build = scorer.space.build
+    monkeypatch.setattr(
+        scorer.space, "build", lambda arch, *a: builds.append(arch) or build(arch, *a)
+    )
+    archs = [scorer.space.sample(np.random.default_rng(i)) for i in (1, 2)]
+    shared = [[scorer(arch, p) for p in parts] for arch in archs]
+    assert builds == archs  # one build per network
+    alone = Scorer("nb201", DATASET, seed=3, cache=None)
+    assert shared == [[alone(arch, replace(p, shares_model="")) for p in parts] for arch in archs]

@@ -201,6 +201,12 @@ def test_mixed_blockset_evaluates_raw_and_summary_kinds(space, table, caches, tm
     pair = load_pair(f"{raw_path}+{summary_path}", None, n_task=4, seed=0)
     assert pair.blocks.kinds() == set(KINDS + SUMMARY_KINDS)  # stage kinds are opt-in
     assert load_pair(raw_path, None, n_task=4).blocks.kinds() == set(KINDS)  # unchanged path
+    only_d = load_pair(f"{raw_path}+{summary_path}", None, ["*_D", "T3"], n_task=4)
+    assert only_d.blocks.kinds() == {k for k in KINDS + SUMMARY_KINDS if k.endswith("_D")} | {
+        "T3"
+    }  # patterns match the kinds held (T5_D is not)
+    with pytest.raises(BadFileError, match="holds no S_T9"):
+        load_pair(raw_path, None, ["T4_D", "S_T9*"], n_task=4)
     text = "mul(eig_entropy(C_T4_D), add(l2(T4_D), eig_max(K_T1_P)))"
     scores = evaluate([compile_tree(text)], pair.blocks)[0]
     assert np.isfinite(scores).all()

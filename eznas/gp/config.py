@@ -89,7 +89,7 @@ class EvolveConfig:
             tuple(str(c) for c in self.caches),
             self.n_task,
             self.seed,
-            kinds=match_kinds(self.kinds),
+            kinds=tuple(self.kinds) or None,
             to_scalar=self.to_scalar,
             aggregate=self.aggregate,
             terms=tuple(t for t in self.terms if t != PARAMS),

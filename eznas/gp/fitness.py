@@ -19,6 +19,7 @@ import os
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,7 @@ from eznas.gp.individual import Individual, combined_scores, parse_individuals
 from eznas.gp.program import BlockSet, Program, evaluate
 from eznas.gp.terms import term_values
 from eznas.metrics import kendall
-from eznas.runtime import ALL_KINDS
+from eznas.runtime import ALL_KINDS, match_kinds
 
 GROUP_KEYS = ("space", "dataset", "pattern", "seed")
 """What caches read as one task pair must share (the batch size and storage may differ)."""
@@ -37,7 +38,7 @@ GROUP_KEYS = ("space", "dataset", "pattern", "seed")
 @dataclass(frozen=True)
 class TaskSpec:
     """What to load: caches (or ``a.h5+b.h5`` groups), how many networks per pair, with
-    which seed, which kinds (None: every kind the caches hold)."""
+    which seed, which kinds (names or shell patterns; None: every kind the caches hold)."""
 
     caches: tuple[str, ...]
     n_task: int = 80
@@ -131,7 +132,8 @@ def load_pair(
     terms: Sequence[str] = (),
 ) -> TaskPair:
     """Statistics of ``indices`` (default: the task networks) from one cache or a group of
-    caches of the same networks (see ``cache_group``); ``kinds`` None loads every kind held;
+    caches of the same networks (see ``cache_group``); ``kinds`` (names or shell patterns such
+    as ``*_D``, matched against the kinds held) None loads every kind held;
     ``terms`` are library proxies scored on the same networks (``params`` always is)."""
     from eznas.stats import open_cache
 
@@ -145,10 +147,11 @@ def load_pair(
         indices = [int(i) for i in indices]
         _check_group(caches, indices)
         held = {k: c for c in reversed(caches) for k in c.kinds}  # the first holder wins
-        kinds = [k for k in ALL_KINDS if k in held] if kinds is None else list(kinds)
-        lacking = [k for k in kinds if k not in held]
+        order = [k for k in ALL_KINDS if k in held]
+        lacking = [p for p in kinds or () if not any(fnmatchcase(k, p) for k in order)]
         if lacking:
             raise BadFileError(f"{path} holds no {', '.join(lacking)}")
+        kinds = match_kinds(kinds or (), order) or order
         meta = [first.meta(i) for i in indices]
         accuracy = np.array([m["accuracy"] for m in meta], dtype=float)
         attrs = first.attrs

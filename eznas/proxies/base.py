@@ -27,7 +27,9 @@ class Proxy:
     ``batch_size`` is the default batch; ``needs_labels``/``needs_grad`` say whether it
     uses the labels and backpropagation; ``uses_arch`` marks proxies computed from the arch
     string alone (model and inputs are then ignored). ``version`` is raised when a proxy's
-    definition changes, so that scores cached under the old one are not reused.
+    definition changes, so that scores cached under the old one are not reused. Proxies
+    with the same ``shares_model`` (the components of one exported file) leave a model as
+    they found it for each other, so a Scorer builds one model per network for all of them.
     """
 
     name: str
@@ -40,6 +42,7 @@ class Proxy:
     uses_arch: bool = False
     version: int = 1
     description: str = ""
+    shares_model: str = ""
 
     def score(
         self,

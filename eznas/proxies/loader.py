@@ -128,6 +128,7 @@ def _combo(path: Path, module, info: dict, digest: str) -> Combo:
                 needs_labels=bool(entry["needs_labels"]),
                 needs_grad=bool(entry["needs_grad"]),
                 description=f"component {i} of {path.name} (kinds: {entry['kinds']})",
+                shares_model=f"{path}@{digest}",
             )
         )
     _COMPONENTS[(str(path), digest)] = components

@@ -106,6 +106,7 @@ class Scorer:
         self.data_dir, self.batch_size = data_dir, batch_size
         self.cache = cache if cache is None or isinstance(cache, ScoreCache) else ScoreCache(cache)
         self._batches: dict[int, tuple[torch.Tensor, torch.Tensor, str]] = {}
+        self._shared: tuple[tuple, torch.nn.Module, torch.Tensor] | None = None
         self.hits = self.misses = 0
         self.compute_seconds = 0.0  # real proxy computation, including cached scores' cost
 
@@ -148,10 +149,7 @@ class Scorer:
         runs = 1 if proxy.uses_arch or not proxy.needs_data else self.inits
         scores = []
         for init in range(runs):
-            model = None
-            if not proxy.uses_arch:
-                torch.manual_seed(self.seed + init)
-                model = self.space.build(arch, self.dataset)
+            model = None if proxy.uses_arch else self._model(arch, proxy, self.seed + init)
             scores.append(
                 proxy.score(
                     model,
@@ -164,3 +162,16 @@ class Scorer:
                 )
             )
         return float(np.mean(scores))
+
+    def _model(self, arch: str, proxy: Proxy, seed: int) -> torch.nn.Module:
+        """``arch`` built after ``torch.manual_seed(seed)``; the proxies of one
+        ``shares_model`` group get one such model per (arch, seed) between them, with the
+        random state they would have seen after building it themselves."""
+        key = (proxy.shares_model, arch, seed)
+        if proxy.shares_model and self._shared is not None and self._shared[0] == key:
+            torch.set_rng_state(self._shared[2])
+            return self._shared[1]
+        torch.manual_seed(seed)
+        model = self.space.build(arch, self.dataset)
+        self._shared = (key, model, torch.get_rng_state()) if proxy.shares_model else None
+        return model
