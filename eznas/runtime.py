@@ -391,32 +391,20 @@ def _norms(x: torch.Tensor) -> torch.Tensor:
 
 
 SUMMARY_FNS = {"C": _channel_cov, "S": _sample_gram, "K": _code_kernel, "L": _norms}
-SUMMARY_CHUNK = 64 * 2**20
-"""Bytes of raw tensors stacked per summary call: vectorised, but bounded in memory."""
 
 
 def summarise(tensors: list[torch.Tensor], summary: str) -> list[torch.Tensor]:
-    """``summary`` (a key of ``SUMMARIES``) of each tensor, vectorised over tensors of one
-    shape; a tensor several blocks share (an NB201 node feeding three edges) is done once."""
+    """``summary`` (a key of ``SUMMARIES``) of each tensor; a tensor several blocks share (an
+    NB201 node feeding three edges) is done once. One call per tensor: each is already a
+    batch, and stacking same-shaped ones first only adds a copy (measured 1.2-1.9x slower,
+    bit-equal results)."""
     fn = SUMMARY_FNS[summary]
-    slot: dict[int, int] = {}
-    unique: list[torch.Tensor] = []
-    for t in tensors:
-        if id(t) not in slot:
-            slot[id(t)] = len(unique)
-            unique.append(t)
-    by_shape: dict[tuple[int, ...], list[int]] = {}
-    for i, t in enumerate(unique):
-        by_shape.setdefault(tuple(t.shape), []).append(i)
     done: dict[int, torch.Tensor] = {}
     with torch.no_grad():
-        for members in by_shape.values():
-            step = max(1, SUMMARY_CHUNK // (unique[members[0]].numel() * 4))
-            for a in range(0, len(members), step):
-                part = members[a : a + step]
-                values = fn(torch.stack([unique[i].detach() for i in part]))
-                done.update(zip(part, values, strict=True))
-    return [done[slot[id(t)]] for t in tensors]
+        for t in tensors:
+            if id(t) not in done:
+                done[id(t)] = fn(t.detach()[None])[0]
+    return [done[id(t)] for t in tensors]
 
 
 # ---------------------------------------------------------------- capturing statistics

@@ -316,19 +316,19 @@ SHARED_PLAN = [
     for size in dict.fromkeys(s for c in PROXY_INFO["components"] for s, _ in c["captures"])
 ]  # fmt: skip
 """Every component's kinds, one capture per batch size."""
-_LAST_CAPTURE: dict = {{}}
+_LAST_CAPTURE: list = []  # [model, key, statistics] of the last network scored
 
 
 def shared_capture(model: nn.Module, seed: int, pattern: str, batch, arch: str) -> list:
-    """The statistics of every component, captured once for the last network scored: eznas
-    scores the components one after another on identically seeded models, so one capture
-    (on ``batch(size)``, as each component's own would take) serves them all."""
+    """The statistics of every component, captured once per model: eznas scores a file's
+    components one after another on one model (a capture leaves it as it was), so one
+    capture (on ``batch(size)``, as each component's own would take) serves them all."""
     fingerprint = tuple(float(batch(size)[0].double().sum()) for size, _ in SHARED_PLAN)
-    key = (arch, repr(model), seed, pattern, fingerprint)
-    if key not in _LAST_CAPTURE:
-        _LAST_CAPTURE.clear()
-        _LAST_CAPTURE[key] = capture_planned(model, SHARED_PLAN, None, None, seed, pattern, batch)
-    return _LAST_CAPTURE[key]
+    key = (arch, seed, pattern, fingerprint)
+    if not _LAST_CAPTURE or _LAST_CAPTURE[0] is not model or _LAST_CAPTURE[1] != key:
+        stats = capture_planned(model, SHARED_PLAN, None, None, seed, pattern, batch)
+        _LAST_CAPTURE[:] = [model, key, stats]
+    return _LAST_CAPTURE[2]
 
 
 def score_component(
