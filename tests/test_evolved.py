@@ -46,11 +46,12 @@ def test_eznas_nb201_correlates_and_searches_by_name(tmp_path):
 
 
 def test_components_of_one_file_share_a_model_and_score_as_if_alone(monkeypatch):
-    """A Scorer builds one model per network for an exported file's components, and each
-    component scores exactly what it scores on a model of its own."""
+    """A Scorer builds one model per network for an exported file's components (and
+    params), and each scores exactly what it scores on a model of its own."""
     scorer = Scorer("nb201", DATASET, seed=3, cache=None)
     parts = [get_proxy(name) for name in get_proxy("eznas_nb201").components]
     assert parts[0].shares_model and parts[0].shares_model == parts[1].shares_model
+    parts.insert(1, get_proxy("params"))  # only reads the model: shares any group's
     builds = []
     build = scorer.space.build
     monkeypatch.setattr(

@@ -29,7 +29,8 @@ class Proxy:
     string alone (model and inputs are then ignored). ``version`` is raised when a proxy's
     definition changes, so that scores cached under the old one are not reused. Proxies
     with the same ``shares_model`` (the components of one exported file) leave a model as
-    they found it for each other, so a Scorer builds one model per network for all of them.
+    they found it for each other, so a Scorer builds one model per network for all of them;
+    ``"*"`` marks a proxy that only reads the model (params), which any group can share.
     """
 
     name: str

@@ -9,7 +9,7 @@ from eznas.proxies.base import register_proxy
 from eznas.spaces.cost import count_flops, count_params
 
 
-@register_proxy("params", needs_data=False, batch_size=1)
+@register_proxy("params", needs_data=False, batch_size=1, shares_model="*")
 def params_proxy(model: nn.Module, inputs, labels, *, seed: int = 0, **_) -> float:
     """Number of trainable parameters (millions)."""
     return count_params(model)

@@ -106,7 +106,7 @@ class Scorer:
         self.data_dir, self.batch_size = data_dir, batch_size
         self.cache = cache if cache is None or isinstance(cache, ScoreCache) else ScoreCache(cache)
         self._batches: dict[int, tuple[torch.Tensor, torch.Tensor, str]] = {}
-        self._shared: tuple[tuple, torch.nn.Module, torch.Tensor] | None = None
+        self._shared: tuple[tuple[str, int, str], torch.nn.Module, torch.Tensor] | None = None
         self.hits = self.misses = 0
         self.compute_seconds = 0.0  # real proxy computation, including cached scores' cost
 
@@ -164,14 +164,19 @@ class Scorer:
         return float(np.mean(scores))
 
     def _model(self, arch: str, proxy: Proxy, seed: int) -> torch.nn.Module:
-        """``arch`` built after ``torch.manual_seed(seed)``; the proxies of one
-        ``shares_model`` group get one such model per (arch, seed) between them, with the
-        random state they would have seen after building it themselves."""
-        key = (proxy.shares_model, arch, seed)
-        if proxy.shares_model and self._shared is not None and self._shared[0] == key:
-            torch.set_rng_state(self._shared[2])
-            return self._shared[1]
+        """``arch`` built after ``torch.manual_seed(seed)``. A proxy with a ``shares_model``
+        group gets the model last built for the same (arch, seed) if only its group and
+        read-only proxies (``"*"``) have had it, with the random state it would have seen
+        after building the model itself; a read-only proxy takes any such model."""
+        group = proxy.shares_model
+        if group and self._shared is not None:
+            (last_arch, last_seed, owner), model, rng = self._shared
+            if (last_arch, last_seed) == (arch, seed) and (owner == group or "*" in (group, owner)):
+                if group != "*":
+                    self._shared = ((arch, seed, group), model, rng)
+                torch.set_rng_state(rng)
+                return model
         torch.manual_seed(seed)
         model = self.space.build(arch, self.dataset)
-        self._shared = (key, model, torch.get_rng_state()) if proxy.shares_model else None
+        self._shared = ((arch, seed, group), model, torch.get_rng_state()) if group else None
         return model
