@@ -365,29 +365,29 @@ def with_stages(blocks: list[Block], sites: list[int], flow: FlowRecorder) -> li
 
 # ---------------------------------------------------------------- summaries
 def _channel_cov(x: torch.Tensor) -> torch.Tensor:
-    """(G, B, C, ...) -> (G, C, C): covariance of the channels over samples and positions."""
-    rows = x.reshape(x.shape[0], x.shape[1], x.shape[2], -1)  # (G, B, C, positions)
-    rows = rows - rows.mean((1, 3), keepdim=True)
-    count = rows.shape[1] * rows.shape[3]
-    return (rows @ rows.transpose(2, 3)).sum(1) / max(count - 1, 1)  # no transposed copy
+    """(B, C, ...) -> (C, C): covariance of the channels over samples and positions."""
+    rows = x.reshape(x.shape[0], x.shape[1], -1)  # (B, C, positions)
+    rows = rows - rows.mean((0, 2), keepdim=True)
+    count = rows.shape[0] * rows.shape[2]
+    return (rows @ rows.transpose(1, 2)).sum(0) / max(count - 1, 1)  # no transposed copy
 
 
 def _sample_gram(x: torch.Tensor) -> torch.Tensor:
-    """(G, B, ...) -> (G, B, B): inner products of the flattened samples over their size."""
-    rows = x.reshape(x.shape[0], x.shape[1], -1)
-    return rows @ rows.transpose(1, 2) / rows.shape[2]
+    """(B, ...) -> (B, B): inner products of the flattened samples over their size."""
+    rows = x.reshape(x.shape[0], -1)
+    return rows @ rows.T / rows.shape[1]
 
 
 def _code_kernel(x: torch.Tensor) -> torch.Tensor:
-    """(G, B, ...) -> (G, B, B): fraction of units where two samples agree on x > 0 (with
-    signs s = 2c - 1, agreements = (units + s_i.s_j) / 2; integer sums, exact in float32)."""
-    signs = torch.where(x > 0, 1.0, -1.0).reshape(x.shape[0], x.shape[1], -1)
-    return (signs @ signs.transpose(1, 2) / signs.shape[2] + 1) / 2
+    """(B, ...) -> (B, B): fraction of units where two samples agree on x > 0 (with signs
+    s = 2c - 1, agreements = (units + s_i.s_j) / 2; integer sums, exact in float32)."""
+    signs = torch.where(x > 0, 1.0, -1.0).reshape(x.shape[0], -1)
+    return (signs @ signs.T / signs.shape[1] + 1) / 2
 
 
 def _norms(x: torch.Tensor) -> torch.Tensor:
-    """(G, B, ...) -> (G, B): the L2 norm of each sample."""
-    return x.reshape(x.shape[0], x.shape[1], -1).norm(dim=2)
+    """(B, ...) -> (B,): the L2 norm of each sample."""
+    return x.reshape(x.shape[0], -1).norm(dim=1)
 
 
 SUMMARY_FNS = {"C": _channel_cov, "S": _sample_gram, "K": _code_kernel, "L": _norms}
@@ -403,7 +403,7 @@ def summarise(tensors: list[torch.Tensor], summary: str) -> list[torch.Tensor]:
     with torch.no_grad():
         for t in tensors:
             if id(t) not in done:
-                done[id(t)] = fn(t.detach()[None])[0]
+                done[id(t)] = fn(t.detach())
     return [done[id(t)] for t in tensors]
 
 
