@@ -14,6 +14,10 @@ of CIFAR-100 and ImageNet16-120):
     OMP_NUM_THREADS=1 python experiments/heldout_table.py runs/v2sum3-s0 runs/v2sum3-s1 \\
         runs/v2sum3-s2 -n 1000 --dataset cifar10 cifar100 ImageNet16-120 \\
         --select validation --proxy az_nas vkdnw_agg meco naswot params --out reports/heldout
+
+With ``--outside 1000:0`` the table is a common selection set instead: a fresh sample that
+avoids the held-out one too, on which candidate programs of different runs are compared
+(each run's own selection networks differ, so their selection taus do not compare runs).
 """
 
 from __future__ import annotations
@@ -50,14 +54,28 @@ def task_networks(run: Run, benchmark: str = "nb201", data: str | None = None) -
     return found
 
 
-def held_out(runs: list[Run], bench, n: int, seed: int, data: str | None) -> np.ndarray:
+def held_out(
+    runs: list[Run], bench, n: int, seed: int, data: str | None, outside: tuple[int, int] = ()
+) -> np.ndarray:
     """The correlate sample (``n``, ``seed``) minus every task and selection network of
-    ``runs``; prints how many remain."""
+    ``runs`` and, given ``outside`` = (n, seed), minus that correlate sample too; prints how
+    many remain."""
     task = set().union(*(task_networks(run, bench.name, data) for run in runs))
+    if outside:
+        task |= {int(i) for i in sample_indices(bench.table, *outside)}
     sample = sample_indices(bench.table, n, seed)
     held = np.array([i for i in sample if int(i) not in task])
     print(f"{len(held)} of the {len(sample)} sampled networks are outside every task set")
     return held
+
+
+def sample_spec(text: str) -> tuple[int, int]:
+    """``N:SEED`` -> (N, SEED), for ``--outside``."""
+    try:
+        n, seed = (int(part) for part in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not N:SEED, e.g. 1000:0") from None
+    return n, seed
 
 
 def program_scores(
@@ -120,13 +138,18 @@ def main() -> None:
         "--also-exclude", nargs="+", default=[], metavar="RUN",
         help="runs whose task networks are left out too (same held-out set as their table)",
     )  # fmt: skip
+    parser.add_argument(
+        "--outside", type=sample_spec, default=(), metavar="N:SEED",
+        help="leave out that correlate sample too: a common selection set for choosing among "
+        "runs, e.g. -n 400 --seed 11 --outside 1000:0 never touches the held-out 1,000",
+    )  # fmt: skip
     parser.add_argument("--data", default=None)
     args = parser.parse_args()
 
     runs = [Run.open(folder) for folder in args.runs]
     bench = open_benchmark("nb201", args.data)
     others = [Run.open(folder) for folder in args.also_exclude]
-    held = held_out(runs + others, bench, args.n, args.seed, args.data)
+    held = held_out(runs + others, bench, args.n, args.seed, args.data, args.outside)
     chosen = []
     for run in runs:
         for select in args.select:

@@ -27,6 +27,14 @@ every torch call, functional additions included, so a ``FlowRecorder`` (a
 input to the logits: a map is a cut when every path passes through it. AZ-NAS reads its
 features at these places.
 
+Flow kinds T4_O, T4G_O (opt-in): the conv output and its gradient on synflow's pass, input
+O = all ones through a float64 copy of the model with |weights| and every BatchNorm an
+identity (a call that returns a copy, so blocks are still found), the gradient being of R =
+sum(logits). With all of it positive, sum(T4_O * T4G_O) over a block is the sum of
+|theta * dR/dtheta| over its conv weights: synflow restricted to the blocks' convs. Kept in
+float64 everywhere (cache, evaluation, exported files): R reaches 1e50 on NB201, far past
+float32.
+
 Summary kinds ``<S>_<raw kind>`` condense a raw kind of a B-sample batch into a small matrix,
 so statistics with a sample axis fit in memory and on disk at B >= 16 (raw tensors are about
 25 MB per sample per NB201 network). S is one of ``SUMMARIES``: C the channel x channel
@@ -40,6 +48,7 @@ was summarised: ``C_T4G_P`` is the channel covariance of T4G_P.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from fnmatch import fnmatchcase
@@ -51,6 +60,8 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 INPUT_KINDS = ("D", "N", "P")
+FLOW_INPUT = "O"
+"""Synflow's all-ones input to the linearised copy (not a data batch: ``make_inputs`` has no O)."""
 FAMILIES = ("T1", "T2", "T3", "T4", "T5")
 KINDS: tuple[str, ...] = (
     *(f"{t}_{x}" for x in INPUT_KINDS for t in ("T1", "T2", "T4")),
@@ -60,7 +71,9 @@ KINDS: tuple[str, ...] = (
 """The 22 raw tensor kinds per block, in storage order."""
 STAGE_KINDS: tuple[str, ...] = tuple(f"T5_{x}" for x in INPUT_KINDS)
 """Raw stage kinds (opt-in): the block's stage input for each input."""
-RAW_KINDS: tuple[str, ...] = KINDS + STAGE_KINDS
+FLOW_KINDS: tuple[str, ...] = ("T4_O", "T4G_O")
+"""Raw flow kinds (opt-in): the conv output and its gradient on synflow's pass."""
+RAW_KINDS: tuple[str, ...] = KINDS + STAGE_KINDS + FLOW_KINDS
 SUMMARIES = {
     "C": "channel covariance",
     "S": "sample Gram",
@@ -85,7 +98,12 @@ SUMMARY_KINDS: tuple[str, ...] = tuple(
 """The 27 summary kinds per block, in storage order."""
 STAGE_SUMMARY_KINDS: tuple[str, ...] = tuple(f"C_T5_{x}" for x in INPUT_KINDS)
 """Channel covariances of the stage inputs (opt-in, as the raw stage kinds)."""
-ALL_KINDS: tuple[str, ...] = KINDS + SUMMARY_KINDS + STAGE_KINDS + STAGE_SUMMARY_KINDS
+ALL_KINDS: tuple[str, ...] = KINDS + SUMMARY_KINDS + STAGE_KINDS + STAGE_SUMMARY_KINDS + FLOW_KINDS
+
+
+def kind_dtype(kind: str) -> torch.dtype:
+    """float64 for the flow kinds (synflow's magnitudes), float32 for every other kind."""
+    return torch.float64 if parse_kind(kind).input == FLOW_INPUT else torch.float32
 
 
 def match_kinds(
@@ -143,9 +161,28 @@ def summary_shape(kind: str, shape: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def inputs_needed(kinds: tuple[str, ...] | list[str]) -> list[str]:
-    """The inputs whose forward passes ``kinds`` need, in D, N, P order (D alone for T3)."""
+    """The inputs whose forward passes ``kinds`` need, in D, N, P, O order. T3 is read on
+    a data pass (O's copy has |weights|): D's if no other data pass is needed."""
     used = {parse_kind(k).input for k in kinds}
-    return [x for x in INPUT_KINDS if x in used] or ["D"]
+    passes = [x for x in INPUT_KINDS if x in used]
+    if not passes and (None in used or not used):
+        passes = ["D"]
+    return passes + ([FLOW_INPUT] if FLOW_INPUT in used else [])
+
+
+def flow_copy(model: nn.Module) -> nn.Module:
+    """Synflow's linearised copy of ``model``: float64, every parameter replaced by its
+    absolute value, every BatchNorm an identity. The BatchNorm modules stay and return a
+    copy of their input, so a block's chain of calls (each consuming the previous output)
+    is found as on the model itself."""
+    clone = copy.deepcopy(model).double()
+    with torch.no_grad():
+        for param in clone.parameters():
+            param.abs_()
+    for module in clone.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.forward = torch.clone
+    return clone.train()
 
 
 def make_inputs(data: torch.Tensor, seed: int) -> dict[str, torch.Tensor]:
@@ -417,11 +454,13 @@ def capture(
 ) -> tuple[list[str], list[dict[str, torch.Tensor]]]:
     """(block names, one {kind: detached tensor} per block) in execution order.
 
-    Runs the model in train mode, one forward pass per needed input of ``inputs`` (D, N, P)
-    and one ``autograd.grad`` call per input if a gradient kind is asked for. Gradients are
-    the full dL/dT, so a tensor with several consumers (an NB201 cell node feeding three
-    edges) sums all of them; parameters' ``.grad`` are never touched, so the model is left
-    as it was (apart from BN running statistics). Summary kinds are computed from the raw
+    Runs the model in train mode, one forward pass per needed input of ``inputs`` (D, N, P;
+    for flow kinds O, all ones shaped as D, through ``flow_copy``) and one ``autograd.grad``
+    call per input if a gradient kind is asked for. Gradients are the full dL/dT (L the
+    cross-entropy against ``labels``, or R = sum(logits) for O), so a tensor with several
+    consumers (an NB201 cell node feeding three edges) sums all of them; parameters'
+    ``.grad`` are never touched, so the model is left as it was (apart from BN running
+    statistics). Summary kinds are computed from the raw
     tensors of one input while they are alive; raw tensors not asked for are not kept.
     """
     parsed = {k: parse_kind(k) for k in kinds}
@@ -433,44 +472,44 @@ def capture(
     try:
         staged = {parsed[k].input for k in wanted if parsed[k].family == "T5"}
         sites = stage_sites(model, inputs[min(staged)], pattern) if staged else []
-        with tracing(model, pattern) as tracer:
-            for x_kind in inputs_needed(wanted):
-                mine = [k for k in wanted if parsed[k].input == x_kind]
-                raw = [k for k in RAW_KINDS if k in {parsed[m].raw for m in mine}]
-                grads = [k for k in raw if parse_kind(k).grad]
-                x = inputs[x_kind]
-                if grads:
-                    x = x.detach().clone().requires_grad_(True)
-                tracer.reset()
-                flow = FlowRecorder(x, set(sites)) if x_kind in staged else nullcontext()
-                with torch.set_grad_enabled(bool(grads)), flow:
-                    logits = model(x)
-                blocks = tracer.match()
-                if x_kind in staged:
-                    blocks = with_stages(blocks, sites, flow)
-                if names is None:
-                    names = [b.name for b in blocks]
-                    out = [{} for _ in blocks]
-                    if "T3" in wanted:
-                        for stats, block in zip(out, blocks, strict=True):
-                            stats["T3"] = block.conv.module.weight.detach().clone()
-                elif names != [b.name for b in blocks]:
-                    raise RuntimeError(f"blocks differ between the inputs D and {x_kind}")
-                live: list[dict[str, torch.Tensor]] = [{} for _ in blocks]
-                for kind in raw:
-                    if not parse_kind(kind).grad:
-                        for tensors, block in zip(live, blocks, strict=True):
-                            tensors[kind] = block.tensor(parse_kind(kind).family)
-                if grads:
-                    _backward(F.cross_entropy(logits, labels), blocks, grads, live)
-                for kind in mine:
-                    sources = [tensors[parsed[kind].raw] for tensors in live]
-                    summary = parsed[kind].summary
-                    values = summarise(sources, summary) if summary else sources
-                    for stats, value in zip(out, values, strict=True):
-                        stats[kind] = value.detach()
-                del live  # this input's raw tensors go before the next forward pass
-                tracer.reset()
+        for x_kind in inputs_needed(wanted):
+            mine = [k for k in wanted if parsed[k].input == x_kind]
+            raw = [k for k in RAW_KINDS if k in {parsed[m].raw for m in mine}]
+            grads = [k for k in raw if parse_kind(k).grad]
+            flow = x_kind == FLOW_INPUT
+            net = flow_copy(model) if flow else model
+            x = torch.ones_like(inputs["D"], dtype=torch.float64) if flow else inputs[x_kind]
+            if grads:
+                x = x.detach().clone().requires_grad_(True)
+            recorder = FlowRecorder(x, set(sites)) if x_kind in staged else nullcontext()
+            with tracing(net, pattern) as tracer, torch.set_grad_enabled(bool(grads)), recorder:
+                logits = net(x)
+            blocks = tracer.match()
+            if x_kind in staged:
+                blocks = with_stages(blocks, sites, recorder)
+            if names is None:
+                names = [b.name for b in blocks]
+                out = [{} for _ in blocks]
+            elif names != [b.name for b in blocks]:
+                raise RuntimeError(f"blocks differ between the inputs D and {x_kind}")
+            if "T3" in wanted and not flow and out and "T3" not in out[0]:
+                for stats, block in zip(out, blocks, strict=True):
+                    stats["T3"] = block.conv.module.weight.detach().clone()
+            live: list[dict[str, torch.Tensor]] = [{} for _ in blocks]
+            for kind in raw:
+                if not parse_kind(kind).grad:
+                    for tensors, block in zip(live, blocks, strict=True):
+                        tensors[kind] = block.tensor(parse_kind(kind).family)
+            if grads:
+                loss = logits.sum() if flow else F.cross_entropy(logits, labels)
+                _backward(loss, blocks, grads, live)
+            for kind in mine:
+                sources = [tensors[parsed[kind].raw] for tensors in live]
+                summary = parsed[kind].summary
+                values = summarise(sources, summary) if summary else sources
+                for stats, value in zip(out, values, strict=True):
+                    stats[kind] = value.detach()
+            del live, blocks, logits  # this input's raw tensors go before the next pass
     finally:
         model.train(was_training)
     return names or [], out

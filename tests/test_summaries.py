@@ -29,6 +29,7 @@ from eznas.gp.individual import parse_individual
 from eznas.gp.ops import op_eig_entropy, op_eig_max, op_l2
 from eznas.gp.program import compile_tree, evaluate, make_pset
 from eznas.runtime import (
+    FLOW_KINDS,
     INPUT_KINDS,
     STAGE_KINDS,
     STAGE_SUMMARY_KINDS,
@@ -84,7 +85,7 @@ def caches(tmp_path_factory):
 
 def test_kind_names_parse_in_one_place():
     assert len(KINDS) == 22 and len(SUMMARY_KINDS) == 27
-    assert ALL_KINDS == KINDS + SUMMARY_KINDS + STAGE_KINDS + STAGE_SUMMARY_KINDS
+    assert ALL_KINDS == KINDS + SUMMARY_KINDS + STAGE_KINDS + STAGE_SUMMARY_KINDS + FLOW_KINDS
     assert not set(KINDS) & set(SUMMARY_KINDS)
     assert parse_kind("C_T5_N") == Kind("T5", False, "N", "C") and parse_kind("T5_D").raw == "T5_D"
     assert parse_kind("C_T4G_P") == Kind("T4", True, "P", "C")

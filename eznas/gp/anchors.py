@@ -19,9 +19,10 @@ noise (AZ-NAS's Gaussian batch is drawn as the collector's N).
   spectral entropy of the noise features' channel covariance, read from the stage inputs
   (T5: the stem and cell outputs, where AZ-NAS reads them) of the same Kaiming-re-initialised
   copy. A cell without a conv has no block, so it is no stage: progressivity misses its steps.
-- Synflow: |weights| products along paths for an all-ones input without BN; the statistics
-  hold the weights (T3) but no BN-free all-ones pass and blocks do not know the cell's
-  paths, so the program sums per-layer log gains (fan-in x mean |w|) over blocks.
+- Synflow: sum over blocks of sum(T4_O * T4G_O), the conv output times its gradient on
+  synflow's own pass (all-ones input, |weights|, BN as identity, float64; the flow kinds of
+  ``eznas.runtime``), which is exactly synflow's sum of |theta * dR/dtheta| over the blocks'
+  convs. The stem, the shortcut convs and the classifier are no block's, so they are missing.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ ANCHORS: dict[str, Anchor] = {
         ),
         Anchor(
             "synflow",
-            "sum:log(mul(mean(abs(T3)), mean(gram_sample(sign(sigmoid(T3))))))",
+            "sum:sum(mul(T4_O, T4G_O))",
             1,
         ),
     )

@@ -268,7 +268,7 @@ def program(t: dict) -> torch.Tensor:
 
 def score_block(stats: dict) -> float:
     """The program's value for one block's statistics {{kind: tensor (no block axis)}}."""
-    t = {{k: torch.as_tensor(stats[k], dtype=torch.float32)[None] for k in PROXY_INFO["kinds"]}}
+    t = {{k: torch.as_tensor(stats[k], dtype=kind_dtype(k))[None] for k in PROXY_INFO["kinds"]}}
     with torch.no_grad():
         return float({to_scalar}(program(t).double())[0])
 
@@ -356,7 +356,7 @@ def score_component(
         blocks = capture_planned(model, entry["captures"], inputs, labels, seed, pattern, batch)
     values = []
     for stats in blocks:
-        t = {{k: torch.as_tensor(stats[k], dtype=torch.float32)[None] for k in kinds}}
+        t = {{k: torch.as_tensor(stats[k], dtype=kind_dtype(k))[None] for k in kinds}}
         with torch.no_grad():
             values.append(float({to_scalar}(PROGRAMS[index](t).double())[0]))
     depth = torch.tensor(values, dtype=torch.float64).reshape(1, 1, -1)

@@ -24,7 +24,7 @@ from deap import gp
 
 from eznas.gp.network import NET_OPS, padded
 from eznas.gp.ops import OPS, Shape, ShapeError, get_op, op_l2, op_mean, op_sum
-from eznas.runtime import ALL_KINDS, KINDS, parse_kind
+from eznas.runtime import ALL_KINDS, KINDS, kind_dtype, parse_kind
 
 TO_SCALAR: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "mean": op_mean,
@@ -189,9 +189,10 @@ class BlockSet:
         tensors: list[dict[str, torch.Tensor]] = [{} for _ in members]
         for kind in kinds:
             data = shapes[keys.index(kind)] if kind in keys else read(kind)
+            dtype = kind_dtype(kind)
             for g, pairs in enumerate(members):
                 tensors[g][kind] = torch.stack(
-                    [torch.as_tensor(np.asarray(data[p][b]), dtype=torch.float32) for p, b in pairs]
+                    [torch.as_tensor(np.asarray(data[p][b]), dtype=dtype) for p, b in pairs]
                 )
             del data
         groups = [

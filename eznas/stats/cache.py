@@ -11,6 +11,7 @@ Layout (schema 1, raw tensors)::
                            (T5 zeros unless stored; caches before T5 have 4 rows)
         block_names        module names of each block (debugging, cross-space checks)
         <kind> x 22        1-D: the kind's tensors of all blocks, flattened and concatenated
+                           (in ``dtype``; flow kinds T4_O, T4G_O always float64)
 
 Schema 2, summaries (``collect(summaries=True)``, file name ``...-sum.h5``): the same layout
 with the 28 kinds ``T3`` and ``SUMMARY_KINDS`` (see ``eznas.runtime``: channel covariances,
@@ -59,10 +60,12 @@ from eznas.errors import BadFileError, UnknownKeyError
 from eznas.runtime import (
     ALL_KINDS,
     FAMILIES,
+    FLOW_KINDS,
     KINDS,
     STAGE_KINDS,
     STAGE_SUMMARY_KINDS,
     SUMMARY_KINDS,
+    kind_dtype,
     parse_kind,
     summary_shape,
 )
@@ -109,8 +112,10 @@ def stored_kinds(summaries: bool) -> tuple[str, ...]:
 
 def storable_kinds(summaries: bool) -> tuple[str, ...]:
     """The kinds a summary (or raw) cache may hold: the default ones, then the opt-in stage
-    inputs (``T5``, or their channel covariances), in storage order."""
-    return stored_kinds(summaries) + (STAGE_SUMMARY_KINDS if summaries else STAGE_KINDS)
+    inputs (``T5``, or their channel covariances) and, raw, the flow kinds, in storage order."""
+    if summaries:
+        return stored_kinds(True) + STAGE_SUMMARY_KINDS
+    return stored_kinds(False) + STAGE_KINDS + FLOW_KINDS
 
 
 def _family(kind: str) -> int:
@@ -182,7 +187,8 @@ def write_shard(
         group.create_dataset("block_names", data=np.array(names, dtype=h5py.string_dtype()))
         for kind in attrs["kinds"]:
             flat = [block[kind].reshape(-1).numpy() for block in stats]
-            data = np.concatenate(flat).astype(dtype, copy=False) if flat else np.zeros(0, dtype)
+            stored = np.float64 if kind_dtype(kind) == torch.float64 else dtype
+            data = np.concatenate(flat).astype(stored, copy=False) if flat else np.zeros(0, stored)
             parts = max(1, -(-data.size // CHUNK))
             chunks = (max(1, -(-data.size // parts)),)
             group.create_dataset(kind, data=data, chunks=chunks, **filters)
