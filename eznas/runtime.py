@@ -27,11 +27,13 @@ every torch call, functional additions included, so a ``FlowRecorder`` (a
 input to the logits: a map is a cut when every path passes through it. AZ-NAS reads its
 features at these places.
 
-Flow kinds T4_O, T4G_O (opt-in): the conv output and its gradient on synflow's pass, input
+Flow kinds T4_O, T3G_O, T4G_O (opt-in): the conv output and the gradients of the conv weight
+and output on synflow's pass, input
 O = all ones through a float64 copy of the model with |weights| and every BatchNorm an
 identity (a call that returns a copy, so blocks are still found), the gradient being of R =
 sum(logits). With all of it positive, sum(T4_O * T4G_O) over a block is the sum of
-|theta * dR/dtheta| over its conv weights: synflow restricted to the blocks' convs. Kept in
+|theta * dR/dtheta| over its conv weights (synflow restricted to the blocks' convs), and
+|T3| with T3G_O gives FreeREA's LogSynflow of those weights. Kept in
 float64 everywhere (cache, evaluation, exported files): R reaches 1e50 on NB201, far past
 float32.
 
@@ -71,8 +73,9 @@ KINDS: tuple[str, ...] = (
 """The 22 raw tensor kinds per block, in storage order."""
 STAGE_KINDS: tuple[str, ...] = tuple(f"T5_{x}" for x in INPUT_KINDS)
 """Raw stage kinds (opt-in): the block's stage input for each input."""
-FLOW_KINDS: tuple[str, ...] = ("T4_O", "T4G_O")
-"""Raw flow kinds (opt-in): the conv output and its gradient on synflow's pass."""
+FLOW_KINDS: tuple[str, ...] = ("T4_O", "T3G_O", "T4G_O")
+"""Raw flow kinds (opt-in): the conv output, and the gradients of the conv weight and output,
+on synflow's pass."""
 RAW_KINDS: tuple[str, ...] = KINDS + STAGE_KINDS + FLOW_KINDS
 SUMMARIES = {
     "C": "channel covariance",

@@ -1,4 +1,5 @@
-"""Flow kinds (T4_O, T4G_O): the conv output and its gradient on synflow's all-ones pass.
+"""Flow kinds (T4_O, T3G_O, T4G_O): the conv output and the gradients of the conv weight and
+output on synflow's all-ones pass.
 
 Real NB201 and NB101 networks, CIFAR-10 images. The conv output times its gradient, summed,
 is synflow's |theta * dR/dtheta| of that conv, so the program ``sum(mul(T4_O, T4G_O))``
@@ -39,7 +40,7 @@ def test_flow_kinds_are_synflow_of_the_blocks_convs_and_leave_the_model_alone():
     before = {k: v.clone() for k, v in model.named_parameters()}
     batches = make_batches(DATASET, 1, 0)
     names, stats = capture(
-        model, make_inputs(batches.D, 0), batches.labels, "rcb", ["T4_O", "T4G_O", "T3"]
+        model, make_inputs(batches.D, 0), batches.labels, "rcb", ["T4_O", "T3G_O", "T4G_O", "T3"]
     )
     assert all(s["T4_O"].dtype == torch.float64 for s in stats)
     blocks = find_blocks(model, batches.D)
@@ -56,6 +57,9 @@ def test_flow_kinds_are_synflow_of_the_blocks_convs_and_leave_the_model_alone():
     got = sum(float((s["T4_O"] * s["T4G_O"]).sum()) for s in stats)
     assert expected > 1e20
     assert abs(got / expected - 1) < 1e-12
+    flows = {id(layer): g for (_, g), layer in zip(terms, weighted_layers(model), strict=True)}
+    for stat, block in zip(stats, blocks, strict=True):  # dR/dtheta of the |weights| copy
+        torch.testing.assert_close(stat["T3G_O"], flows[id(block.conv.module)], rtol=1e-12, atol=0)
     after = dict(model.named_parameters())  # BN running statistics move, as on any pass
     assert all(torch.equal(before[k], after[k]) and after[k].dtype == torch.float32 for k in before)
 
@@ -75,10 +79,10 @@ def test_flow_pass_finds_the_same_blocks_in_a_conv_bn_relu_space():
 def test_flow_kinds_collect_in_float64_and_export_as_from_the_cache(tmp_path):
     bench = open_benchmark("nb201")
     path = collect(
-        "nb201", DATASET, indices=NETS, out=tmp_path, kinds=["T4*_O", "T4_D"], progress=False
+        "nb201", DATASET, indices=NETS, out=tmp_path, kinds=["*_O", "T4_D"], progress=False
     )
     with open_cache(path) as cache:
-        assert cache.kinds == ("T4_D", "T4_O", "T4G_O")
+        assert cache.kinds == ("T4_D", "T4_O", "T3G_O", "T4G_O")
     with h5py.File(path) as handle:
         group = handle["networks"][str(NETS[0])]
         assert group["T4_O"].dtype == np.float64 and group["T4_D"].dtype == np.float32

@@ -23,6 +23,9 @@ noise (AZ-NAS's Gaussian batch is drawn as the collector's N).
   synflow's own pass (all-ones input, |weights|, BN as identity, float64; the flow kinds of
   ``eznas.runtime``), which is exactly synflow's sum of |theta * dR/dtheta| over the blocks'
   convs. The stem, the shortcut convs and the classifier are no block's, so they are missing.
+- LogSynflow (FreeREA): sum over blocks of |T3| * log(T3G_O), the weights times the log of
+  their flow gradient (the language's log is log(|x| + 1e-12); FreeREA's code takes
+  log(1 + g)).
 """
 
 from __future__ import annotations
@@ -84,6 +87,11 @@ ANCHORS: dict[str, Anchor] = {
         Anchor(
             "synflow",
             "sum:sum(mul(T4_O, T4G_O))",
+            1,
+        ),
+        Anchor(
+            "logsynflow",
+            "sum:sum(mul(abs(T3), log(T3G_O)))",
             1,
         ),
     )

@@ -11,7 +11,7 @@ Layout (schema 1, raw tensors)::
                            (T5 zeros unless stored; caches before T5 have 4 rows)
         block_names        module names of each block (debugging, cross-space checks)
         <kind> x 22        1-D: the kind's tensors of all blocks, flattened and concatenated
-                           (in ``dtype``; flow kinds T4_O, T4G_O always float64)
+                           (in ``dtype``; the flow kinds T4_O, T3G_O, T4G_O always float64)
 
 Schema 2, summaries (``collect(summaries=True)``, file name ``...-sum.h5``): the same layout
 with the 28 kinds ``T3`` and ``SUMMARY_KINDS`` (see ``eznas.runtime``: channel covariances,
