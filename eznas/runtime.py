@@ -27,6 +27,13 @@ every torch call, functional additions included, so a ``FlowRecorder`` (a
 input to the logits: a map is a cut when every path passes through it. AZ-NAS reads its
 features at these places.
 
+Stage-map kinds T6_X (opt-in): the network's stage maps themselves, each once, in depth
+order: the blocks' stage inputs and every other cut that more than one call reads (the input
+of a cell without a conv, which no block reads). They are rows of their own, after the
+blocks' (``capture``): a program over T6 kinds gives one value per stage map, so a network
+op reads the depth of stages directly (``min_step`` is AZ-NAS's progressivity over the stem
+and cell outputs but the last); a program cannot mix them with block kinds.
+
 Flow kinds T4_O, T3G_O, T4G_O (opt-in): the conv output and the gradients of the conv weight
 and output on synflow's pass, input
 O = all ones through a float64 copy of the model with |weights| and every BatchNorm an
@@ -64,11 +71,11 @@ from torch.overrides import TorchFunctionMode
 INPUT_KINDS = ("D", "N", "P")
 FLOW_INPUT = "O"
 """Synflow's all-ones input to the linearised copy (not a data batch: ``make_inputs`` has no O)."""
-FAMILIES = ("T1", "T2", "T3", "T4", "T5")
+FAMILIES = ("T1", "T2", "T3", "T4", "T5", "T6")
 KINDS: tuple[str, ...] = (
     *(f"{t}_{x}" for x in INPUT_KINDS for t in ("T1", "T2", "T4")),
     "T3",
-    *(f"{t}G_{x}" for x in INPUT_KINDS for t in FAMILIES[:4]),
+    *(f"{t}G_{x}" for x in INPUT_KINDS for t in ("T1", "T2", "T3", "T4")),
 )
 """The 22 raw tensor kinds per block, in storage order."""
 STAGE_KINDS: tuple[str, ...] = tuple(f"T5_{x}" for x in INPUT_KINDS)
@@ -76,7 +83,9 @@ STAGE_KINDS: tuple[str, ...] = tuple(f"T5_{x}" for x in INPUT_KINDS)
 FLOW_KINDS: tuple[str, ...] = ("T4_O", "T3G_O", "T4G_O")
 """Raw flow kinds (opt-in): the conv output, and the gradients of the conv weight and output,
 on synflow's pass."""
-RAW_KINDS: tuple[str, ...] = KINDS + STAGE_KINDS + FLOW_KINDS
+STAGE_MAP_KINDS: tuple[str, ...] = tuple(f"T6_{x}" for x in INPUT_KINDS)
+"""Raw stage-map kinds (opt-in): one row per stage map, not per block."""
+RAW_KINDS: tuple[str, ...] = KINDS + STAGE_KINDS + FLOW_KINDS + STAGE_MAP_KINDS
 SUMMARIES = {
     "C": "channel covariance",
     "S": "sample Gram",
@@ -101,7 +110,22 @@ SUMMARY_KINDS: tuple[str, ...] = tuple(
 """The 27 summary kinds per block, in storage order."""
 STAGE_SUMMARY_KINDS: tuple[str, ...] = tuple(f"C_T5_{x}" for x in INPUT_KINDS)
 """Channel covariances of the stage inputs (opt-in, as the raw stage kinds)."""
-ALL_KINDS: tuple[str, ...] = KINDS + SUMMARY_KINDS + STAGE_KINDS + STAGE_SUMMARY_KINDS + FLOW_KINDS
+STAGE_MAP_SUMMARY_KINDS: tuple[str, ...] = tuple(f"C_T6_{x}" for x in INPUT_KINDS)
+"""Channel covariances of the stage maps (opt-in, as the raw stage-map kinds)."""
+ALL_KINDS: tuple[str, ...] = (
+    KINDS
+    + SUMMARY_KINDS
+    + STAGE_KINDS
+    + STAGE_SUMMARY_KINDS
+    + FLOW_KINDS
+    + STAGE_MAP_KINDS
+    + STAGE_MAP_SUMMARY_KINDS
+)
+
+
+def kind_axis(kind: str) -> str:
+    """The rows a kind lives on: "stage" for the stage-map kinds (T6), else "block"."""
+    return "stage" if parse_kind(kind).family == "T6" else "block"
 
 
 def kind_dtype(kind: str) -> torch.dtype:
@@ -379,10 +403,13 @@ class FlowRecorder(TorchFunctionMode):
         ]
 
 
-def stage_sites(model: nn.Module, x: torch.Tensor, pattern: str = "rcb") -> list[int]:
-    """Per block (execution order), the number ``FlowRecorder`` gives its stage input on a
-    no-grad pass of ``x[:2]``: the last cut at or before the block's input, else that input.
-    The same numbers hold at any batch size (one call sequence)."""
+def flow_sites(
+    model: nn.Module, x: torch.Tensor, pattern: str = "rcb"
+) -> tuple[list[int], list[int]]:
+    """The numbers ``FlowRecorder`` gives, on a no-grad pass of ``x[:2]``, to each block's
+    stage input (execution order: the last cut at or before the block's input, else that
+    input) and to the stage maps (depth order: those stage inputs and every cut more than
+    one call reads). The same numbers hold at any batch size (one call sequence)."""
     with tracing(model, pattern) as tracer, torch.no_grad():
         x = x[:2]
         with FlowRecorder(x) as flow:
@@ -393,7 +420,25 @@ def stage_sites(model: nn.Module, x: torch.Tensor, pattern: str = "rcb") -> list
     for block in blocks:
         start = min(flow.node[id(block.relu.input)], flow.node[id(block.conv.input)])
         sites.append(max((c for c in cuts if c <= start), default=start))
-    return sites
+    readers = [0] * flow.count
+    for producers in flow.producers:
+        for i in set(producers):
+            readers[i] += 1
+    maps = sorted(set(sites) | {c for c in cuts if readers[c] > 1})
+    return sites, maps
+
+
+def stage_sites(model: nn.Module, x: torch.Tensor, pattern: str = "rcb") -> list[int]:
+    """Per block, the number of its stage input (``flow_sites``)."""
+    return flow_sites(model, x, pattern)[0]
+
+
+def stage_maps(model: nn.Module, x: torch.Tensor, pattern: str = "rcb") -> list[torch.Tensor]:
+    """The stage maps of ``model`` on input ``x`` in depth order (two no-grad passes)."""
+    maps = flow_sites(model, x, pattern)[1]
+    with tracing(model, pattern), torch.no_grad(), FlowRecorder(x, set(maps)) as flow:
+        model(x)
+    return [flow.kept[m] for m in maps]
 
 
 def with_stages(blocks: list[Block], sites: list[int], flow: FlowRecorder) -> list[Block]:
@@ -455,7 +500,8 @@ def capture(
     pattern: str = "rcb",
     kinds: tuple[str, ...] | list[str] = KINDS,
 ) -> tuple[list[str], list[dict[str, torch.Tensor]]]:
-    """(block names, one {kind: detached tensor} per block) in execution order.
+    """(block names, one {kind: detached tensor} per block in execution order, then, if
+    stage-map kinds (T6) are asked for, one {T6 kind: tensor} per stage map in depth order).
 
     Runs the model in train mode, one forward pass per needed input of ``inputs`` (D, N, P;
     for flow kinds O, all ones shaped as D, through ``flow_copy``) and one ``autograd.grad``
@@ -463,8 +509,8 @@ def capture(
     cross-entropy against ``labels``, or R = sum(logits) for O), so a tensor with several
     consumers (an NB201 cell node feeding three edges) sums all of them; parameters'
     ``.grad`` are never touched, so the model is left as it was (apart from BN running
-    statistics). Summary kinds are computed from the raw
-    tensors of one input while they are alive; raw tensors not asked for are not kept.
+    statistics). Summary kinds are computed from the raw tensors of one input while they
+    are alive; raw tensors not asked for are not kept.
     """
     parsed = {k: parse_kind(k) for k in kinds}
     wanted = [k for k in ALL_KINDS if k in parsed]
@@ -473,23 +519,28 @@ def capture(
     out: list[dict[str, torch.Tensor]] = []
     names: list[str] | None = None
     try:
-        staged = {parsed[k].input for k in wanted if parsed[k].family == "T5"}
-        sites = stage_sites(model, inputs[min(staged)], pattern) if staged else []
+        staged = {parsed[k].input for k in wanted if parsed[k].family in ("T5", "T6")}
+        sites, maps = flow_sites(model, inputs[min(staged)], pattern) if staged else ([], [])
+        mapped = {parsed[k].input for k in wanted if parsed[k].family == "T6"}
+        rows: list[dict[str, torch.Tensor]] = [{} for _ in maps] if mapped else []
         for x_kind in inputs_needed(wanted):
             mine = [k for k in wanted if parsed[k].input == x_kind]
-            raw = [k for k in RAW_KINDS if k in {parsed[m].raw for m in mine}]
+            per_block = [k for k in mine if parsed[k].family != "T6"]
+            raw = [k for k in RAW_KINDS if k in {parsed[m].raw for m in per_block}]
             grads = [k for k in raw if parse_kind(k).grad]
             flow = x_kind == FLOW_INPUT
             net = flow_copy(model) if flow else model
             x = torch.ones_like(inputs["D"], dtype=torch.float64) if flow else inputs[x_kind]
             if grads:
                 x = x.detach().clone().requires_grad_(True)
-            recorder = FlowRecorder(x, set(sites)) if x_kind in staged else nullcontext()
+            recorder = FlowRecorder(x, {*sites, *maps}) if x_kind in staged else nullcontext()
             with tracing(net, pattern) as tracer, torch.set_grad_enabled(bool(grads)), recorder:
                 logits = net(x)
             blocks = tracer.match()
             if x_kind in staged:
                 blocks = with_stages(blocks, sites, recorder)
+            if x_kind in mapped:
+                _stage_rows(rows, [recorder.kept[m] for m in maps], mine, parsed)
             if names is None:
                 names = [b.name for b in blocks]
                 out = [{} for _ in blocks]
@@ -506,7 +557,7 @@ def capture(
             if grads:
                 loss = logits.sum() if flow else F.cross_entropy(logits, labels)
                 _backward(loss, blocks, grads, live)
-            for kind in mine:
+            for kind in per_block:
                 sources = [tensors[parsed[kind].raw] for tensors in live]
                 summary = parsed[kind].summary
                 values = summarise(sources, summary) if summary else sources
@@ -515,7 +566,22 @@ def capture(
             del live, blocks, logits  # this input's raw tensors go before the next pass
     finally:
         model.train(was_training)
-    return names or [], out
+    return names or [], out + rows
+
+
+def _stage_rows(
+    rows: list[dict[str, torch.Tensor]],
+    maps: list[torch.Tensor],
+    kinds: list[str],
+    parsed: dict[str, Kind],
+) -> None:
+    """Fill the stage-map rows with the T6 kinds among ``kinds`` (one input's) from ``maps``."""
+    for kind in kinds:
+        if parsed[kind].family == "T6":
+            summary = parsed[kind].summary
+            values = summarise(maps, summary) if summary else maps
+            for row, value in zip(rows, values, strict=True):
+                row[kind] = value.detach()
 
 
 def plan_captures(
@@ -545,9 +611,10 @@ def capture_planned(
     pattern: str = "rcb",
     batch=None,
 ) -> list[dict[str, torch.Tensor]]:
-    """One {kind: tensor} per block over the (batch size, kinds) captures of ``plan``, each
-    on its own batch: ``inputs``/``labels`` where their size matches, else ``batch(size)``
-    (a function returning (inputs, labels, ...), e.g. the scorer's seeded data batches).
+    """One {kind: tensor} per block (then per stage map, as ``capture``) over the (batch
+    size, kinds) captures of ``plan``, each on its own batch: ``inputs``/``labels`` where
+    their size matches, else ``batch(size)`` (a function returning (inputs, labels, ...),
+    e.g. the scorer's seeded data batches).
     The model is left as it was, so every capture sees the same weights. ValueError if the
     model has no block of ``pattern``."""
     merged: list[dict[str, torch.Tensor]] | None = None
@@ -562,10 +629,14 @@ def capture_planned(
                 f"this proxy captures statistics at batch size {size} but got {got} inputs: "
                 "pass batch=<function of the size returning (inputs, labels)>"
             )
-        _, blocks = capture(model, make_inputs(x, seed), y, pattern, kinds)
-        if not blocks:
+        names, rows = capture(model, make_inputs(x, seed), y, pattern, kinds)
+        if not names:
             raise ValueError(f"the model has no {pattern} blocks to score")
-        merged = [a | b for a, b in zip(merged, blocks, strict=True)] if merged else blocks
+        if merged is None:
+            merged = rows
+        else:  # block rows first, in one order; then stage-map rows where a capture has them
+            both = [a | b for a, b in zip(merged, rows, strict=False)]
+            merged = both + merged[len(both) :] + rows[len(both) :]
     return merged or []
 
 

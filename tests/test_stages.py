@@ -19,7 +19,7 @@ from eznas.gp.export import export_program
 from eznas.gp.fitness import load_pair
 from eznas.gp.program import compile_tree, evaluate
 from eznas.proxies.az_nas import block_features
-from eznas.runtime import capture, find_blocks, make_inputs, stage_sites
+from eznas.runtime import capture, find_blocks, flow_sites, make_inputs, stage_maps, stage_sites
 from eznas.stats import collect, open_cache
 
 DATASET = "ImageNet16-120"
@@ -97,3 +97,59 @@ def test_stage_kinds_capture_collect_and_export(space, table, tmp_path):
     with pytest.raises(ValueError, match="'T5_D' matches no kind a summary cache stores"):
         collect("nb201", DATASET, indices=NETS[:1], batch_size=B, summaries=True, out=tmp_path,
                 kinds=["T5_D"], progress=False)  # fmt: skip
+
+
+@pytest.mark.parametrize("index", NETS)
+def test_stage_maps_are_azs_features_but_the_last(space, table, index):
+    """The stage maps (T6) are the blocks' stage inputs and every cut more than one call
+    reads: the stem and every cell output but the last, conv-less cells included (network
+    3 has no conv in any cell, so no block reads most of them)."""
+    bench = open_benchmark("nb201")
+    model = build(bench, index)
+    x = make_batches(DATASET, B, 0).D
+    maps = stage_maps(model, x, "rcb")
+    with torch.no_grad():
+        features = block_features(model, x)
+    assert len(maps) == len(features) - 1
+    for got, feature in zip(maps, features, strict=False):
+        torch.testing.assert_close(got, feature)
+    sites, numbers = flow_sites(model, x, "rcb")
+    assert set(sites) <= set(numbers) and numbers == sorted(numbers)
+
+
+def test_stage_map_kinds_are_rows_of_their_own_from_capture_to_export(space, table, tmp_path):
+    """C_T6 rows follow the block rows, one per stage map; a cache stores them with their own
+    count; a program over them, exported, scores live models exactly as from the cache; a
+    program mixing them with block kinds is invalid."""
+    bench = open_benchmark("nb201")
+    batches = make_batches(DATASET, B, 0)
+    model = build(bench, 1)
+    inputs = make_inputs(batches.D, 0)
+    names, rows = capture(model, inputs, batches.labels, "rcb", ["C_T6_N", "C_T1_N"])
+    maps = stage_maps(model, inputs["N"], "rcb")
+    assert len(rows) == len(names) + len(maps)
+    assert all(set(r) == {"C_T1_N"} for r in rows[: len(names)])
+    for row, stage in zip(rows[len(names) :], maps, strict=True):
+        flat = stage.transpose(0, 1).reshape(stage.shape[1], -1).double()
+        torch.testing.assert_close(row["C_T6_N"].double(), torch.cov(flat), rtol=1e-4, atol=1e-6)
+    path = collect(
+        "nb201", DATASET, indices=NETS, batch_size=B, summaries=True, out=tmp_path,
+        kinds=["C_T6_N", "C_T1_N"], progress=False,
+    )  # fmt: skip
+    with open_cache(path) as cache:
+        assert cache.kinds == ("C_T1_N", "C_T6_N")
+        assert len(cache.shapes("C_T6_N", 3)) == 17 and cache.meta(3)["rcb_count"] == 4
+        assert cache.shapes("C_T6_N", 3)[-1] == (64, 64)
+    pair = load_pair(path, None, n_task=4)
+    text = "eig_entropy(C_T6_N)"
+    programs = [compile_tree(t) for t in (text, "add(eig_entropy(C_T6_N), eig_min(C_T1_N))")]
+    expected, mixed = evaluate(programs, pair.blocks, "mean", "min_step")
+    assert np.isfinite(expected).all() and np.isnan(mixed).all()
+    out = export_program(text, tmp_path / "map_proxy.py", batch_size=B, aggregate="min_step")
+    spec = importlib.util.spec_from_file_location("map_proxy", out)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    live = [
+        module.score_model(build(bench, i), batches.D, batches.labels, seed=0) for i in pair.indices
+    ]
+    np.testing.assert_allclose(live, expected, rtol=1e-5)

@@ -144,8 +144,8 @@ def test_only_forward_when_no_gradient_requested(space, table, batches):
     stats = collect_model(model, batches, kinds=["T1_D", "T3"])
     assert all(set(s) == {"T1_D", "T3"} for s in stats)
     assert all(p.grad is None for p in model.parameters())
-    with pytest.raises(ValueError, match="T6_D"):
-        collect_model(model, batches, kinds=["T6_D"])
+    with pytest.raises(ValueError, match="T7_D"):
+        collect_model(model, batches, kinds=["T7_D"])
     with pytest.raises(ValueError, match="'rbc'"):
         collect_model(model, batches, pattern="rbc")
 

@@ -32,6 +32,8 @@ from eznas.runtime import (
     FLOW_KINDS,
     INPUT_KINDS,
     STAGE_KINDS,
+    STAGE_MAP_KINDS,
+    STAGE_MAP_SUMMARY_KINDS,
     STAGE_SUMMARY_KINDS,
     Kind,
     capture,
@@ -85,7 +87,11 @@ def caches(tmp_path_factory):
 
 def test_kind_names_parse_in_one_place():
     assert len(KINDS) == 22 and len(SUMMARY_KINDS) == 27
-    assert ALL_KINDS == KINDS + SUMMARY_KINDS + STAGE_KINDS + STAGE_SUMMARY_KINDS + FLOW_KINDS
+    opt_in = (
+        STAGE_KINDS + STAGE_SUMMARY_KINDS + FLOW_KINDS + STAGE_MAP_KINDS + STAGE_MAP_SUMMARY_KINDS
+    )
+    assert (*KINDS, *SUMMARY_KINDS, *opt_in) == ALL_KINDS
+    assert parse_kind("C_T6_N") == Kind("T6", False, "N", "C") and parse_kind("T4_O").input == "O"
     assert not set(KINDS) & set(SUMMARY_KINDS)
     assert parse_kind("C_T5_N") == Kind("T5", False, "N", "C") and parse_kind("T5_D").raw == "T5_D"
     assert parse_kind("C_T4G_P") == Kind("T4", True, "P", "C")

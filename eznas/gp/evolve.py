@@ -303,7 +303,10 @@ def _noise_like(blocks: BlockSet, seed: int) -> BlockSet:
     gen = torch.Generator().manual_seed(seed)
     groups = [
         BlockGroup(
-            g.net, g.block, {k: torch.randn(t.shape, generator=gen) for k, t in g.tensors.items()}
+            g.net,
+            g.block,
+            {k: torch.randn(t.shape, generator=gen) for k, t in g.tensors.items()},
+            g.axis,
         )
         for g in blocks.groups
     ]

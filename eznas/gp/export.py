@@ -297,7 +297,8 @@ def score_model(
     blocks = capture_planned(
         model, PROXY_INFO["captures"], inputs, labels, seed, pattern, batch
     )
-    return aggregate([score_block(stats) for stats in blocks])
+    kinds = PROXY_INFO["kinds"]  # its rows: the blocks, or the stage maps for T6 kinds
+    return aggregate([score_block(s) for s in blocks if all(k in s for k in kinds)])
 '''
 )
 
@@ -355,7 +356,7 @@ def score_component(
     else:
         blocks = capture_planned(model, entry["captures"], inputs, labels, seed, pattern, batch)
     values = []
-    for stats in blocks:
+    for stats in (s for s in blocks if all(k in s for k in kinds)):  # blocks or stage maps
         t = {{k: torch.as_tensor(stats[k], dtype=kind_dtype(k))[None] for k in kinds}}
         with torch.no_grad():
             values.append(float({to_scalar}(PROGRAMS[index](t).double())[0]))

@@ -24,7 +24,7 @@ from deap import gp
 
 from eznas.gp.network import NET_OPS, padded
 from eznas.gp.ops import OPS, Shape, ShapeError, get_op, op_l2, op_mean, op_sum
-from eznas.runtime import ALL_KINDS, KINDS, kind_dtype, parse_kind
+from eznas.runtime import ALL_KINDS, KINDS, kind_axis, kind_dtype, parse_kind
 
 TO_SCALAR: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "mean": op_mean,
@@ -32,9 +32,10 @@ TO_SCALAR: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "sum": op_sum,
 }
 AGGREGATIONS = tuple(NET_OPS)
-SHAPE_FAMILIES = ("input", "weight", "output", "sample", "stage")
-"""T1/T2 (+G, +their C), T3 (+G), T4 (+G, +their C), the B x B or B summaries S, K, L, and
-T5 (+its C): within a cache, one kind of each fixes the shapes of all others."""
+SHAPE_FAMILIES = ("input", "weight", "output", "sample", "stage", "stage map")
+"""T1/T2 (+G, +their C), T3 (+G), T4 (+G, +their C), the B x B or B summaries S, K, L, T5
+(+its C), and T6 (+its C, on rows of its own): within a cache, one kind of each fixes the
+shapes of all others."""
 MEMO_BYTES = 256 * 2**20  # per shape group; larger intermediate results are recomputed
 
 
@@ -43,7 +44,7 @@ def _shape_family(kind: str) -> str:
     if parsed.summary in ("S", "K", "L"):
         return "sample"
     families = {"T1": "input", "T2": "input", "T3": "weight", "T4": "output", "T5": "stage"}
-    return families[parsed.family]
+    return families.get(parsed.family, "stage map")
 
 
 def make_pset(kinds: Iterable[str] = KINDS) -> gp.PrimitiveSet:
@@ -138,11 +139,13 @@ def run(node: Node, tensors: dict[str, torch.Tensor], memo: dict | None = None) 
 # ---------------------------------------------------------------- stacked statistics
 @dataclass
 class BlockGroup:
-    """All RCBs (of any networks) whose tensors have the same shapes, stacked on axis 0."""
+    """All RCBs (of any networks) whose tensors have the same shapes, stacked on axis 0; or,
+    on ``axis`` "stage", all such stage maps (``eznas.runtime.kind_axis``)."""
 
     net: np.ndarray  # (G,) position of each block's network in the BlockSet
     block: np.ndarray  # (G,) each block's depth: its position in its network's blocks
     tensors: dict[str, torch.Tensor]  # kind -> (G, *item shape)
+    axis: str = "block"
     shapes: dict[str, Shape] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -160,7 +163,8 @@ class BlockSet:
     def build(
         cls, read: Callable[[str], Sequence[Sequence[object]]], kinds: Iterable[str]
     ) -> BlockSet:
-        """Stack the RCBs given by ``read(kind) -> per network, per RCB array``, kind by kind.
+        """Stack the RCBs given by ``read(kind) -> per network, per RCB array``, kind by kind
+        (per stage map for stage-map kinds, which form groups of their own).
 
         Groups are keyed by the shapes of one kind per shape family (input, weight,
         output, sample: together they fix all other shapes), a raw kind where there is one
@@ -168,6 +172,20 @@ class BlockSet:
         reading one kind at a time keeps peak memory near one kind above the result.
         """
         kinds = list(kinds)
+        groups: list[BlockGroup] = []
+        n = 0
+        for axis in ("block", "stage"):
+            mine = [k for k in kinds if kind_axis(k) == axis]
+            if mine:
+                more, n = cls._stack(read, mine, axis)
+                groups += more
+        return cls(groups, n)
+
+    @staticmethod
+    def _stack(
+        read: Callable[[str], Sequence[Sequence[object]]], kinds: list[str], axis: str
+    ) -> tuple[list[BlockGroup], int]:
+        """The groups of one axis and the number of networks."""
         by_rawness = sorted(kinds, key=lambda k: parse_kind(k).summary is not None)
         keys = [
             k
@@ -181,7 +199,8 @@ class BlockSet:
         buckets: dict[tuple, list[tuple[int, int]]] = {}
         for pos in range(n):
             if not len(shapes[0][pos]):
-                raise ValueError(f"network at position {pos} has no RCB statistics")
+                what = "RCB statistics" if axis == "block" else "stage maps"
+                raise ValueError(f"network at position {pos} has no {what}")
             for b in range(len(shapes[0][pos])):
                 sig = tuple(tuple(np.shape(s[pos][b])) for s in shapes)
                 buckets.setdefault(sig, []).append((pos, b))
@@ -196,17 +215,19 @@ class BlockSet:
                 )
             del data
         groups = [
-            BlockGroup(np.array([p for p, _ in pairs]), np.array([b for _, b in pairs]), t)
+            BlockGroup(np.array([p for p, _ in pairs]), np.array([b for _, b in pairs]), t, axis)
             for pairs, t in zip(members, tensors, strict=True)
         ]
-        return cls(groups, n)
+        return groups, n
 
     @classmethod
     def from_blocks(cls, networks: Sequence[Sequence[dict[str, object]]]) -> BlockSet:
-        """From per-network lists of per-RCB ``{kind: tensor or array}`` dicts."""
+        """From per-network lists of per-RCB ``{kind: tensor or array}`` dicts (then the
+        stage-map rows, as ``eznas.runtime.capture`` gives them)."""
         if not networks or not networks[0]:
             raise ValueError("no networks or no RCBs to stack")
-        return cls.build(lambda k: [[b[k] for b in blocks] for blocks in networks], networks[0][0])
+        kinds = {k: None for row in networks[0] for k in row}
+        return cls.build(lambda k: [[r[k] for r in rows if k in r] for rows in networks], kinds)
 
     def subset(self, positions: Sequence[int]) -> BlockSet:
         """The networks at ``positions`` (in that order), as a new BlockSet."""
@@ -218,25 +239,41 @@ class BlockSet:
             if len(keep):
                 idx = torch.as_tensor(keep)
                 tensors = {k: t[idx] for k, t in g.tensors.items()}
-                groups.append(BlockGroup(remap[g.net[keep]], g.block[keep], tensors))
+                groups.append(BlockGroup(remap[g.net[keep]], g.block[keep], tensors, g.axis))
         return BlockSet(groups, len(positions))
 
     def kinds(self) -> set[str]:
-        return set.intersection(*(set(g.tensors) for g in self.groups))
+        """The kinds every group of their axis holds."""
+        held: set[str] = set()
+        for axis in {g.axis for g in self.groups}:
+            held |= set.intersection(*(set(g.tensors) for g in self.groups if g.axis == axis))
+        return held
+
+
+def program_axis(program: Program) -> str | None:
+    """The rows a program runs on (``eznas.runtime.kind_axis``); None if it mixes stage-map
+    kinds with block kinds, which no row holds together."""
+    axes = {kind_axis(k) for k in program.kinds} or {"block"}
+    return axes.pop() if len(axes) == 1 else None
 
 
 def check_shapes(program: Program, blocks: BlockSet) -> bool:
-    """True if every op's shape rule holds on every shape group of ``blocks``; ValueError if
-    the program reads a kind ``blocks`` does not hold (the statistics, not it, are wrong)."""
+    """True if every op's shape rule holds on every shape group of ``blocks`` the program
+    runs on; False if it mixes axes; ValueError if it reads a kind ``blocks`` does not hold
+    (the statistics, not it, are wrong)."""
     missing = set(program.kinds) - blocks.kinds()
     if missing:
         raise ValueError(
             f"program {program} reads {', '.join(sorted(missing))}, which the statistics do "
             f"not hold (they hold {', '.join(k for k in ALL_KINDS if k in blocks.kinds())})"
         )
+    axis = program_axis(program)
+    if axis is None:
+        return False
     try:
         for g in blocks.groups:
-            output_shape(program.root, g.shapes)
+            if g.axis == axis:
+                output_shape(program.root, g.shapes)
     except ShapeError:
         return False
     return True
@@ -251,6 +288,7 @@ def evaluate(
     """Scores (len(programs), n_networks) as float64; a row of NaN marks an invalid program.
 
     Invalid: a shape rule fails on some group, an op raises, or any score is not finite.
+    Each program runs on the groups of its axis (blocks, or stage maps).
     """
     if to_scalar not in TO_SCALAR:
         raise ValueError(f"to_scalar {to_scalar!r}; allowed: {', '.join(TO_SCALAR)}")
@@ -258,24 +296,31 @@ def evaluate(
         raise ValueError(f"aggregate {aggregate!r}; allowed: {', '.join(AGGREGATIONS)}")
     reduce = TO_SCALAR[to_scalar]
     ok = np.array([check_shapes(p, blocks) for p in programs], dtype=bool)
-    per_block = []
+    axes = [program_axis(p) for p in programs]
+    scores = np.full((len(programs), blocks.n_networks), np.nan)
     with torch.no_grad():
-        for g in blocks.groups:
-            memo: dict = {}
-            values = torch.full((len(programs), len(g.net)), torch.nan, dtype=torch.float64)
-            for i, p in enumerate(programs):
-                if not ok[i]:
-                    continue
-                try:
-                    values[i] = reduce(run(p.root, g.tensors, memo).double())
-                except (RuntimeError, ValueError):
-                    ok[i] = False
-            ok &= torch.isfinite(values).all(1).numpy()  # NaN would read as padding below
-            per_block.append(values)
-        net = torch.from_numpy(np.concatenate([g.net for g in blocks.groups]))
-        block = torch.from_numpy(np.concatenate([g.block for g in blocks.groups]))
-        depth = padded(torch.cat(per_block, 1), net, block, blocks.n_networks)
-        scores = NET_OPS[aggregate](depth).numpy()
+        for axis in dict.fromkeys(g.axis for g in blocks.groups):
+            rows = [i for i, a in enumerate(axes) if a == axis and ok[i]]
+            groups = [g for g in blocks.groups if g.axis == axis]
+            if not rows:
+                continue
+            per_block = []
+            for g in groups:
+                memo: dict = {}
+                values = torch.full((len(rows), len(g.net)), torch.nan, dtype=torch.float64)
+                for r, i in enumerate(rows):
+                    if not ok[i]:
+                        continue
+                    try:
+                        values[r] = reduce(run(programs[i].root, g.tensors, memo).double())
+                    except (RuntimeError, ValueError):
+                        ok[i] = False
+                ok[rows] &= torch.isfinite(values).all(1).numpy()  # NaN reads as padding below
+                per_block.append(values)
+            net = torch.from_numpy(np.concatenate([g.net for g in groups]))
+            block = torch.from_numpy(np.concatenate([g.block for g in groups]))
+            depth = padded(torch.cat(per_block, 1), net, block, blocks.n_networks)
+            scores[rows] = NET_OPS[aggregate](depth).numpy()
     scores[~ok] = np.nan
     scores[~np.isfinite(scores).all(1)] = np.nan
     return scores

@@ -7,8 +7,9 @@ Layout (schema 1, raw tensors)::
                                   dtype, kinds, input_source, benchmark (its name)
     /networks/<index>      one group per network (NB201 index), attrs: index, arch, accuracy,
                            params (millions), rcb_count, complete (written last)
-        shapes             int64 (rcb_count, 5, 4): per block the 4-D shape of T1, T2, T3, T4, T5
-                           (T5 zeros unless stored; caches before T5 have 4 rows)
+        shapes             int64 (rows, 6, 4): per block the 4-D shape of T1, T2, T3, T4, T5
+                           (T5 zeros unless stored; caches before T5 have 4 columns), then
+                           per stage map (``stage_count`` rows, with T6 stored) its T6 shape
         block_names        module names of each block (debugging, cross-space checks)
         <kind> x 22        1-D: the kind's tensors of all blocks, flattened and concatenated
                            (in ``dtype``; the flow kinds T4_O, T3G_O, T4G_O always float64)
@@ -63,8 +64,11 @@ from eznas.runtime import (
     FLOW_KINDS,
     KINDS,
     STAGE_KINDS,
+    STAGE_MAP_KINDS,
+    STAGE_MAP_SUMMARY_KINDS,
     STAGE_SUMMARY_KINDS,
     SUMMARY_KINDS,
+    kind_axis,
     kind_dtype,
     parse_kind,
     summary_shape,
@@ -112,10 +116,11 @@ def stored_kinds(summaries: bool) -> tuple[str, ...]:
 
 def storable_kinds(summaries: bool) -> tuple[str, ...]:
     """The kinds a summary (or raw) cache may hold: the default ones, then the opt-in stage
-    inputs (``T5``, or their channel covariances) and, raw, the flow kinds, in storage order."""
+    inputs (``T5``) and stage maps (``T6``), or their channel covariances, and, raw, the flow
+    kinds, in storage order."""
     if summaries:
-        return stored_kinds(True) + STAGE_SUMMARY_KINDS
-    return stored_kinds(False) + STAGE_KINDS + FLOW_KINDS
+        return stored_kinds(True) + STAGE_SUMMARY_KINDS + STAGE_MAP_SUMMARY_KINDS
+    return stored_kinds(False) + STAGE_KINDS + FLOW_KINDS + STAGE_MAP_KINDS
 
 
 def _family(kind: str) -> int:
@@ -169,7 +174,8 @@ def write_shard(
 ) -> None:
     """Atomically write one network's group (all kinds the cache stores) into its own shard.
 
-    ``shapes`` (blocks, 4 families, 4) are the raw tensors' shapes; a raw cache's own tensors
+    ``stats`` are ``capture``'s rows: one per block (``names``), then one per stage map.
+    ``shapes`` (rows, families, 4) are the raw tensors' shapes; a raw cache's own tensors
     give them, a summary cache must pass them (its summaries do not hold H and W).
     """
     dtype = np.dtype(attrs["dtype"])
@@ -186,14 +192,15 @@ def write_shard(
         group.create_dataset("shapes", data=np.asarray(shapes, dtype=np.int64))
         group.create_dataset("block_names", data=np.array(names, dtype=h5py.string_dtype()))
         for kind in attrs["kinds"]:
-            flat = [block[kind].reshape(-1).numpy() for block in stats]
+            flat = [row[kind].reshape(-1).numpy() for row in stats if kind in row]
             stored = np.float64 if kind_dtype(kind) == torch.float64 else dtype
             data = np.concatenate(flat).astype(stored, copy=False) if flat else np.zeros(0, stored)
             parts = max(1, -(-data.size // CHUNK))
             chunks = (max(1, -(-data.size // parts)),)
             group.create_dataset(kind, data=data, chunks=chunks, **filters)
         group.attrs.update({k: meta[k] for k in ("index", "arch", "accuracy", "params")})
-        group.attrs["rcb_count"] = len(stats)
+        group.attrs["rcb_count"] = len(names)
+        group.attrs["stage_count"] = len(stats) - len(names)
         group.attrs["complete"] = True
 
     _atomic(path, fill)
@@ -315,9 +322,13 @@ class StatsCache:
         return list(self._group(index)["block_names"].asstr()[()])
 
     def shapes(self, kind: str, index: int) -> list[tuple[int, ...]]:
-        """Per block, the shape of ``kind`` in network ``index`` (no tensor data read)."""
+        """Per block (per stage map for T6 kinds), the shape of ``kind`` in network ``index``
+        (no tensor data read)."""
         self._check_kind(kind)
-        rows = self._group(index)["shapes"][:, _family(kind)].tolist()
+        group = self._group(index)
+        blocks = int(group.attrs["rcb_count"])
+        rows = group["shapes"][:, _family(kind)].tolist()
+        rows = rows[blocks:] if kind_axis(kind) == "stage" else rows[:blocks]
         return [summary_shape(kind, tuple(s)) for s in rows]
 
     def _bounds(self, index: int, kind: str) -> np.ndarray:
@@ -373,8 +384,10 @@ class StatsCache:
         return b % count
 
     def iter_blocks(self, index: int) -> Iterator[dict[str, np.ndarray]]:
-        """Each block of network ``index`` as {kind: array}, reading each kind once."""
-        per_kind = {kind: self.read(kind, [index])[0] for kind in self.kinds}
+        """Each block of network ``index`` as {kind: array} (its block kinds), reading each
+        kind once."""
+        kinds = [k for k in self.kinds if kind_axis(k) == "block"]
+        per_kind = {kind: self.read(kind, [index])[0] for kind in kinds}
         for b in range(self.meta(index)["rcb_count"]):
             yield {kind: arrays[b] for kind, arrays in per_kind.items()}
 

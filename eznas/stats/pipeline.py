@@ -22,7 +22,14 @@ from tqdm.auto import tqdm
 from eznas.benchmark.benchmarks import Benchmark, as_benchmark
 from eznas.data import Batches, make_batches
 from eznas.errors import BadFileError
-from eznas.runtime import FAMILIES, check_pattern, find_blocks, match_kinds, parse_kind
+from eznas.runtime import (
+    FAMILIES,
+    check_pattern,
+    find_blocks,
+    match_kinds,
+    parse_kind,
+    stage_maps,
+)
 from eznas.spaces import SearchSpace
 from eznas.spaces.cost import count_params
 from eznas.stats.cache import (
@@ -97,12 +104,14 @@ def _collect_one(
             blocks = find_blocks(model, batches.D, attrs["pattern"], stages)
             if [b.name for b in blocks] != names:
                 raise RuntimeError(f"blocks of {arch} differ between two forward passes")
-            shapes = np.array(
-                [
-                    [b.tensor(f).shape if stages or f != "T5" else (0,) * 4 for f in FAMILIES]
-                    for b in blocks
-                ]
-            )
+            own = [f for f in FAMILIES if f != "T6" and (stages or f != "T5")]
+            shapes = [
+                [b.tensor(f).shape if f in own else (0,) * 4 for f in FAMILIES] for b in blocks
+            ]
+            if len(stats) > len(names):  # stage-map rows: their T6 shapes
+                for stage in stage_maps(model, batches.D, attrs["pattern"]):
+                    shapes.append([stage.shape if f == "T6" else (0,) * 4 for f in FAMILIES])
+            shapes = np.array(shapes)
         meta = {**meta, "params": count_params(model)}
         write_shard(shard, attrs, meta, stats, names, compression, shapes)
     finally:
