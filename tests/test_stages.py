@@ -32,6 +32,16 @@ def build(bench, index, dataset=DATASET):
     return bench.space.build(bench.table.arch(index), dataset).train()
 
 
+def exported_scores(text, path, aggregate, indices):
+    """The program exported to ``path``, loaded and scored on live networks ``indices``."""
+    out = export_program(text, path, batch_size=B, aggregate=aggregate)
+    spec = importlib.util.spec_from_file_location(out.stem, out)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    bench, batches = open_benchmark("nb201"), make_batches(DATASET, B, 0)
+    return [module.score_model(build(bench, i), batches.D, batches.labels, seed=0) for i in indices]
+
+
 @pytest.mark.parametrize("index", NETS)
 def test_nb201_stages_are_the_stem_and_cell_outputs(space, table, index):
     """Each block's stage input is the stem output or the output of the cell before its
@@ -84,15 +94,7 @@ def test_stage_kinds_capture_collect_and_export(space, table, tmp_path):
     pair = load_pair(path, None, n_task=4)
     expected = evaluate([compile_tree(text)], pair.blocks, "mean", "stage_min_step")[0]
     assert np.isfinite(expected).sum() >= 3
-    out = export_program(
-        text, tmp_path / "stage_proxy.py", batch_size=B, aggregate="stage_min_step"
-    )
-    spec = importlib.util.spec_from_file_location("stage_proxy", out)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    live = [
-        module.score_model(build(bench, i), batches.D, batches.labels, seed=0) for i in pair.indices
-    ]
+    live = exported_scores(text, tmp_path / "stage_proxy.py", "stage_min_step", pair.indices)
     np.testing.assert_allclose(live, expected, rtol=1e-5)
     with pytest.raises(ValueError, match="'T5_D' matches no kind a summary cache stores"):
         collect("nb201", DATASET, indices=NETS[:1], batch_size=B, summaries=True, out=tmp_path,
@@ -145,11 +147,5 @@ def test_stage_map_kinds_are_rows_of_their_own_from_capture_to_export(space, tab
     programs = [compile_tree(t) for t in (text, "add(eig_entropy(C_T6_N), eig_min(C_T1_N))")]
     expected, mixed = evaluate(programs, pair.blocks, "mean", "min_step")
     assert np.isfinite(expected).all() and np.isnan(mixed).all()
-    out = export_program(text, tmp_path / "map_proxy.py", batch_size=B, aggregate="min_step")
-    spec = importlib.util.spec_from_file_location("map_proxy", out)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    live = [
-        module.score_model(build(bench, i), batches.D, batches.labels, seed=0) for i in pair.indices
-    ]
+    live = exported_scores(text, tmp_path / "map_proxy.py", "min_step", pair.indices)
     np.testing.assert_allclose(live, expected, rtol=1e-5)
