@@ -32,6 +32,22 @@ def build(bench, index, dataset=DATASET):
     return bench.space.build(bench.table.arch(index), dataset).train()
 
 
+def assert_covariances(covariances, maps):
+    """Each covariance is torch.cov of its map's channels over samples and positions."""
+    assert len(covariances) == len(maps)
+    for cov, stage in zip(covariances, maps, strict=True):
+        flat = stage.transpose(0, 1).reshape(stage.shape[1], -1).double()
+        torch.testing.assert_close(cov.double(), torch.cov(flat), rtol=1e-4, atol=1e-6)
+
+
+def stage_cache(out, kind):
+    """A summary cache of ``kind`` and C_T1_N for the networks ``NETS``."""
+    return collect(
+        "nb201", DATASET, indices=NETS, batch_size=B, summaries=True, out=out,
+        kinds=[kind, "C_T1_N"], progress=False,
+    )  # fmt: skip
+
+
 def exported_scores(text, path, aggregate, indices):
     """The program exported to ``path``, loaded and scored on live networks ``indices``."""
     out = export_program(text, path, batch_size=B, aggregate=aggregate)
@@ -80,13 +96,8 @@ def test_stage_kinds_capture_collect_and_export(space, table, tmp_path):
     model = build(bench, 1)
     _, stats = capture(model, make_inputs(batches.D, 0), batches.labels, "rcb", ["C_T5_N", "T5_D"])
     blocks = find_blocks(model, make_inputs(batches.D, 0)["N"], "rcb", stages=True)
-    for stat, block in zip(stats, blocks, strict=True):
-        flat = block.stage.transpose(0, 1).reshape(block.stage.shape[1], -1).double()
-        torch.testing.assert_close(stat["C_T5_N"].double(), torch.cov(flat), rtol=1e-4, atol=1e-6)
-    path = collect(
-        "nb201", DATASET, indices=NETS, batch_size=B, summaries=True, out=tmp_path,
-        kinds=["C_T5_N", "C_T1_N"], progress=False,
-    )  # fmt: skip
+    assert_covariances([s["C_T5_N"] for s in stats], [b.stage for b in blocks])
+    path = stage_cache(tmp_path, "C_T5_N")
     with open_cache(path) as cache:
         assert cache.kinds == ("C_T1_N", "C_T5_N")
         assert cache.shapes("C_T5_N", 1)[0] == (16, 16)
@@ -131,13 +142,8 @@ def test_stage_map_kinds_are_rows_of_their_own_from_capture_to_export(space, tab
     maps = stage_maps(model, inputs["N"], "rcb")
     assert len(rows) == len(names) + len(maps)
     assert all(set(r) == {"C_T1_N"} for r in rows[: len(names)])
-    for row, stage in zip(rows[len(names) :], maps, strict=True):
-        flat = stage.transpose(0, 1).reshape(stage.shape[1], -1).double()
-        torch.testing.assert_close(row["C_T6_N"].double(), torch.cov(flat), rtol=1e-4, atol=1e-6)
-    path = collect(
-        "nb201", DATASET, indices=NETS, batch_size=B, summaries=True, out=tmp_path,
-        kinds=["C_T6_N", "C_T1_N"], progress=False,
-    )  # fmt: skip
+    assert_covariances([r["C_T6_N"] for r in rows[len(names) :]], maps)
+    path = stage_cache(tmp_path, "C_T6_N")
     with open_cache(path) as cache:
         assert cache.kinds == ("C_T1_N", "C_T6_N")
         assert len(cache.shapes("C_T6_N", 3)) == 17 and cache.meta(3)["rcb_count"] == 4
