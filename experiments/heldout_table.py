@@ -17,7 +17,8 @@ of CIFAR-100 and ImageNet16-120):
 
 With ``--outside 1000:0`` the table is a common selection set instead: a fresh sample that
 avoids the held-out one too, on which candidate programs of different runs are compared
-(each run's own selection networks differ, so their selection taus do not compare runs).
+(each run's own selection networks differ, so their selection taus do not compare runs);
+the last table ranks the programs by their mean Kendall tau over the datasets.
 """
 
 from __future__ import annotations
@@ -156,6 +157,7 @@ def main() -> None:
             chosen.append(
                 (run, select, run.individual(int(select) if select.isdigit() else select))
             )
+    over_datasets: dict[str, list[float]] = {}  # run (select) -> tau per dataset
     for dataset in args.dataset:
         acc = bench.table.column(dataset)[held]
         scores = program_scores(chosen, bench, dataset, held, args.seed, args.out)
@@ -168,6 +170,7 @@ def main() -> None:
         for (run, select, ind), row in zip(chosen, scores, strict=True):
             result = correlate(row, acc)
             by_select.setdefault(select, []).append(result.kendall)
+            over_datasets.setdefault(f"{run.folder.name} ({select})", []).append(result.kendall)
             text = ind.text(run.config.aggregate)
             print(f"| {run.folder.name} ({select}) `{text}` | {result.kendall:.3f} | "
                   f"{result.spearman:.3f} | {result.nan} |")  # fmt: skip
@@ -177,6 +180,9 @@ def main() -> None:
         for select, taus in by_select.items():
             print(f"\n{select}: Kendall tau {', '.join(f'{t:.3f}' for t in taus)} "
                   f"(mean {np.mean(taus):.3f}, min {np.min(taus):.3f})")  # fmt: skip
+    print(f"\nPrograms by mean Kendall tau over {', '.join(args.dataset)}:\n")
+    for name, taus in sorted(over_datasets.items(), key=lambda item: -np.mean(item[1])):
+        print(f"| {name} | {' | '.join(f'{t:.3f}' for t in taus)} | {np.mean(taus):.3f} |")
 
 
 if __name__ == "__main__":
