@@ -231,8 +231,9 @@ COLLECT_HELP = {
     "compression": "gzip (compact), lzf or none (fastest)",
     "summaries": "store covariances, Grams, code kernels and norms over the B samples "
     "instead of raw tensors (for B >= 16)",
-    "kinds": "store only these kinds, shell patterns (S_* K_* L_*), or add the opt-in stage "
-    "inputs (T5_* raw, C_T5_* summaries); default: the cache's usual kinds",
+    "kinds": "store only these kinds, shell patterns (S_* K_* L_*), or add the opt-in ones: "
+    "stage inputs (T5_* raw, C_T5_* summaries), stage maps (T6_*, C_T6_*), synflow's flow "
+    "pass (*_O, raw); default: the cache's usual kinds",
 }
 
 
