@@ -35,12 +35,11 @@ op reads the depth of stages directly (``min_step`` is AZ-NAS's progressivity ov
 and cell outputs but the last); a program cannot mix them with block kinds.
 
 Flow kinds T4_O, T3G_O, T4G_O (opt-in): the conv output and the gradients of the conv weight
-and output on synflow's pass, input
-O = all ones through a float64 copy of the model with |weights| and every BatchNorm an
-identity (a call that returns a copy, so blocks are still found), the gradient being of R =
-sum(logits). With all of it positive, sum(T4_O * T4G_O) over a block is the sum of
-|theta * dR/dtheta| over its conv weights (synflow restricted to the blocks' convs), and
-|T3| with T3G_O gives FreeREA's LogSynflow of those weights. Kept in
+and output on synflow's pass: input O = all ones through a float64 copy of the model with
+|weights| and every BatchNorm an identity (a call that returns a copy, so blocks are still
+found), gradients of R = sum(logits). With all of it positive, sum(T4_O * T4G_O) over a
+block is the sum of |theta * dR/dtheta| over its conv weights (synflow restricted to the
+blocks' convs), and |T3| with T3G_O gives FreeREA's LogSynflow of those weights. Kept in
 float64 everywhere (cache, evaluation, exported files): R reaches 1e50 on NB201, far past
 float32.
 
@@ -403,7 +402,7 @@ class FlowRecorder(TorchFunctionMode):
         ]
 
 
-def flow_sites(
+def cut_sites(
     model: nn.Module, x: torch.Tensor, pattern: str = "rcb"
 ) -> tuple[list[int], list[int]]:
     """The numbers ``FlowRecorder`` gives, on a no-grad pass of ``x[:2]``, to each block's
@@ -429,13 +428,13 @@ def flow_sites(
 
 
 def stage_sites(model: nn.Module, x: torch.Tensor, pattern: str = "rcb") -> list[int]:
-    """Per block, the number of its stage input (``flow_sites``)."""
-    return flow_sites(model, x, pattern)[0]
+    """Per block, the number of its stage input (``cut_sites``)."""
+    return cut_sites(model, x, pattern)[0]
 
 
 def stage_maps(model: nn.Module, x: torch.Tensor, pattern: str = "rcb") -> list[torch.Tensor]:
     """The stage maps of ``model`` on input ``x`` in depth order (two no-grad passes)."""
-    maps = flow_sites(model, x, pattern)[1]
+    maps = cut_sites(model, x, pattern)[1]
     with tracing(model, pattern), torch.no_grad(), FlowRecorder(x, set(maps)) as flow:
         model(x)
     return [flow.kept[m] for m in maps]
@@ -520,7 +519,7 @@ def capture(
     names: list[str] | None = None
     try:
         staged = {parsed[k].input for k in wanted if parsed[k].family in ("T5", "T6")}
-        sites, maps = flow_sites(model, inputs[min(staged)], pattern) if staged else ([], [])
+        sites, maps = cut_sites(model, inputs[min(staged)], pattern) if staged else ([], [])
         mapped = {parsed[k].input for k in wanted if parsed[k].family == "T6"}
         rows: list[dict[str, torch.Tensor]] = [{} for _ in maps] if mapped else []
         for x_kind in inputs_needed(wanted):

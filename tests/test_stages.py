@@ -19,7 +19,7 @@ from eznas.gp.export import export_program
 from eznas.gp.fitness import load_pair
 from eznas.gp.program import compile_tree, evaluate
 from eznas.proxies.az_nas import block_features
-from eznas.runtime import capture, find_blocks, flow_sites, make_inputs, stage_maps, stage_sites
+from eznas.runtime import capture, find_blocks, cut_sites, make_inputs, stage_maps, stage_sites
 from eznas.stats import collect, open_cache
 
 DATASET = "ImageNet16-120"
@@ -126,7 +126,7 @@ def test_stage_maps_are_azs_features_but_the_last(space, table, index):
     assert len(maps) == len(features) - 1
     for got, feature in zip(maps, features, strict=False):
         torch.testing.assert_close(got, feature)
-    sites, numbers = flow_sites(model, x, "rcb")
+    sites, numbers = cut_sites(model, x, "rcb")
     assert set(sites) <= set(numbers) and numbers == sorted(numbers)
 
 

@@ -378,7 +378,7 @@ class FlowRecorder(TorchFunctionMode):
         ]
 
 
-def flow_sites(
+def cut_sites(
     model: nn.Module, x: torch.Tensor, pattern: str = "rcb"
 ) -> tuple[list[int], list[int]]:
     """The numbers ``FlowRecorder`` gives, on a no-grad pass of ``x[:2]``, to each block's
@@ -404,13 +404,13 @@ def flow_sites(
 
 
 def stage_sites(model: nn.Module, x: torch.Tensor, pattern: str = "rcb") -> list[int]:
-    """Per block, the number of its stage input (``flow_sites``)."""
-    return flow_sites(model, x, pattern)[0]
+    """Per block, the number of its stage input (``cut_sites``)."""
+    return cut_sites(model, x, pattern)[0]
 
 
 def stage_maps(model: nn.Module, x: torch.Tensor, pattern: str = "rcb") -> list[torch.Tensor]:
     """The stage maps of ``model`` on input ``x`` in depth order (two no-grad passes)."""
-    maps = flow_sites(model, x, pattern)[1]
+    maps = cut_sites(model, x, pattern)[1]
     with tracing(model, pattern), torch.no_grad(), FlowRecorder(x, set(maps)) as flow:
         model(x)
     return [flow.kept[m] for m in maps]
@@ -495,7 +495,7 @@ def capture(
     names: list[str] | None = None
     try:
         staged = {parsed[k].input for k in wanted if parsed[k].family in ("T5", "T6")}
-        sites, maps = flow_sites(model, inputs[min(staged)], pattern) if staged else ([], [])
+        sites, maps = cut_sites(model, inputs[min(staged)], pattern) if staged else ([], [])
         mapped = {parsed[k].input for k in wanted if parsed[k].family == "T6"}
         rows: list[dict[str, torch.Tensor]] = [{} for _ in maps] if mapped else []
         for x_kind in inputs_needed(wanted):
