@@ -19,7 +19,7 @@ from eznas.gp.export import export_program
 from eznas.gp.fitness import load_pair
 from eznas.gp.program import compile_tree, evaluate
 from eznas.proxies.az_nas import block_features
-from eznas.runtime import capture, find_blocks, cut_sites, make_inputs, stage_maps, stage_sites
+from eznas.runtime import capture, cut_sites, find_blocks, make_inputs, stage_maps, stage_sites
 from eznas.stats import collect, open_cache
 
 DATASET = "ImageNet16-120"
