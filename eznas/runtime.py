@@ -407,8 +407,9 @@ def cut_sites(
 ) -> tuple[list[int], list[int]]:
     """The numbers ``FlowRecorder`` gives, on a no-grad pass of ``x[:2]``, to each block's
     stage input (execution order: the last cut at or before the block's input, else that
-    input) and to the stage maps (depth order: those stage inputs and every cut more than
-    one call reads). The same numbers hold at any batch size (one call sequence)."""
+    input) and to the stage maps (depth order: those stage inputs, but the network's input
+    itself, and every cut more than one call reads). The same numbers hold at any batch size
+    (one call sequence)."""
     with tracing(model, pattern) as tracer, torch.no_grad():
         x = x[:2]
         with FlowRecorder(x) as flow:
@@ -423,7 +424,7 @@ def cut_sites(
     for producers in flow.producers:
         for i in set(producers):
             readers[i] += 1
-    maps = sorted(set(sites) | {c for c in cuts if readers[c] > 1})
+    maps = sorted((set(sites) | {c for c in cuts if readers[c] > 1}) - {0})  # 0: the input
     return sites, maps
 
 
