@@ -155,3 +155,13 @@ def test_stage_map_kinds_are_rows_of_their_own_from_capture_to_export(space, tab
     assert np.isfinite(expected).all() and np.isnan(mixed).all()
     live = exported_scores(text, tmp_path / "map_proxy.py", "min_step", pair.indices)
     np.testing.assert_allclose(live, expected, rtol=1e-5)
+
+
+def test_stage_maps_of_a_conv_bn_relu_space_start_after_the_input():
+    """NB101's stem block reads the image, so the image is its stage input (T5); the stage
+    maps leave the network's input out: the first is the stem's 128-channel output."""
+    bench = open_benchmark("nb101")
+    model = build(bench, 0, "cifar10")
+    x = make_batches("cifar10", 2, 0).D
+    maps = stage_maps(model, x, "cbr")
+    assert maps and all(m is not x for m in maps) and maps[0].shape[1:] == (128, 32, 32)
