@@ -21,6 +21,7 @@ from eznas.proxies.meco import min_correlation_eigenvalue
 from eznas.proxies.scoring import Scorer
 from eznas.proxies.swap import distinct_rows, relu_patterns
 from eznas.proxies.vkdnw import first_element_jacobian, fisher_information
+from eznas.proxies.zen import gaussian_copy
 from eznas.search.base import SearchContext
 from eznas.search.budget import Budget
 from eznas.spaces import get_space
@@ -164,6 +165,54 @@ def test_zico_matches_its_definition_on_two_halves(batch):
         total += np.log((mean[std > 0] / std[std > 0]).sum())
     model.zero_grad()
     assert get_proxy("zico").score(model, x, labels) == pytest.approx(total, rel=1e-6)
+
+
+def test_tenas_ntk_is_minus_the_condition_number_of_the_jacobians_gram(batch):
+    """The NTK from the full Jacobian of the summed logits over every weight tensor (one
+    ``autograd.functional.jacobian`` of the flattened weights), not per-sample backwards."""
+    x, labels = batch
+    torch.manual_seed(0)
+    model = SMALL.build(CONVS, "cifar10").train()
+    names = [n for n, _ in model.named_parameters() if n.endswith("weight")]
+    shapes = [p.shape for n, p in model.named_parameters() if n.endswith("weight")]
+    flat = torch.cat([p.detach().flatten() for n, p in model.named_parameters() if n in names])
+
+    def summed_logits(vector):
+        parts = torch.split(vector, [math.prod(s) for s in shapes])
+        weights = {n: w.view(s) for n, w, s in zip(names, parts, shapes, strict=True)}
+        return torch.func.functional_call(model, weights, (x,)).sum(1)
+
+    jac = torch.autograd.functional.jacobian(summed_logits, flat).double()
+    eig = torch.linalg.eigvalsh(jac @ jac.T)
+    expected = -float(eig[-1] / eig[0])
+    torch.manual_seed(0)
+    model = SMALL.build(CONVS, "cifar10")
+    assert get_proxy("tenas_ntk").score(model, x, labels) == pytest.approx(expected, rel=1e-4)
+
+
+def test_zen_adds_the_bn_log_stds_to_the_log_output_change(batch):
+    """Zen on the Gaussian copy, from its definition: log mean_b ||f(x) - f(x + 0.01 eps)||_1
+    plus, per BatchNorm, log sqrt(mean over channels of the batch variance of its input)."""
+    x, labels = batch
+    torch.manual_seed(0)
+    model = SMALL.build(CONVS, "cifar10")
+    copy = gaussian_copy(model, 0).train()
+    gen = torch.Generator().manual_seed(0)
+    clean_x = torch.randn(x.shape, generator=gen)
+    eps = torch.randn(x.shape, generator=gen)
+    inputs = []
+    bns = [m for m in copy.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    handles = [m.register_forward_hook(lambda m, a, o: inputs.append(a[0])) for m in bns]
+    with torch.no_grad():
+        clean = copy.lastact(copy.cells(copy.stem(clean_x)))
+        for handle in handles:
+            handle.remove()
+        moved = copy.lastact(copy.cells(copy.stem(clean_x + 0.01 * eps)))
+    change = (clean - moved).abs().sum((1, 2, 3)).mean()
+    stds = sum(0.5 * math.log(float(t.var((0, 2, 3), correction=0).mean())) for t in inputs)
+    assert len(inputs) == len(bns)
+    expected = math.log(float(change)) + stds
+    assert get_proxy("zen").score(model, x, labels, seed=0) == pytest.approx(expected, rel=1e-6)
 
 
 def test_combo_parses_and_aggregates_as_defined():
