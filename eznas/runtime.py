@@ -632,12 +632,18 @@ def capture_planned(
         names, rows = capture(model, make_inputs(x, seed), y, pattern, kinds)
         if not names:
             raise ValueError(f"the model has no {pattern} blocks to score")
-        if merged is None:
-            merged = rows
-        else:  # block rows first, in one order; then stage-map rows where a capture has them
-            both = [a | b for a, b in zip(merged, rows, strict=False)]
-            merged = both + merged[len(both) :] + rows[len(both) :]
+        merged = merge_rows(merged, rows) if merged else rows
     return merged or []
+
+
+def merge_rows(
+    first: list[dict[str, torch.Tensor]], second: list[dict[str, torch.Tensor]]
+) -> list[dict[str, torch.Tensor]]:
+    """Two captures' rows of one network as one: block rows come first in one order in both,
+    stage-map rows after them in either, so rows merge by position and the longer list's
+    extra rows (the stage maps of the capture that has them) are kept."""
+    both = [a | b for a, b in zip(first, second, strict=False)]
+    return both + first[len(both) :] + second[len(both) :]
 
 
 def _backward(

@@ -17,6 +17,8 @@ from eznas.benchmark.benchmarks import open_benchmark
 from eznas.data import make_batches
 from eznas.gp.export import export_program
 from eznas.gp.fitness import load_pair
+from eznas.gp.holdout import holdout_parts
+from eznas.gp.individual import parse_individual
 from eznas.gp.program import compile_tree, evaluate
 from eznas.proxies.az_nas import block_features
 from eznas.runtime import capture, cut_sites, find_blocks, make_inputs, stage_maps, stage_sites
@@ -165,3 +167,13 @@ def test_stage_maps_of_a_conv_bn_relu_space_start_after_the_input():
     x = make_batches("cifar10", 2, 0).D
     maps = stage_maps(model, x, "cbr")
     assert maps and all(m is not x for m in maps) and maps[0].shape[1:] == (128, 32, 32)
+
+
+def test_held_out_scoring_merges_block_and_stage_map_captures(space, table):
+    """A raw B = 1 capture (blocks only) and a B = 16 summary capture with stage maps make
+    one set of rows per network (the selection and held-out tables score this way)."""
+    individual = parse_individual("mean:eig_entropy(C_T6_N) ; mean:l2(T2_D)")
+    captures = [(1, ["T2_D"]), (B, ["C_T6_N"])]
+    parts, _ = holdout_parts([individual], "nb201", DATASET, NETS, captures=captures)
+    assert all(len(row) == len(NETS) and np.isfinite(row).all() for row in parts.values())
+    assert len(parts) == 2

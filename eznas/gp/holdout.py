@@ -25,7 +25,7 @@ from eznas.gp.program import BlockSet, Program, evaluate
 from eznas.gp.run import Run
 from eznas.gp.terms import term_values
 from eznas.metrics import kendall, spearman
-from eznas.runtime import plan_captures
+from eznas.runtime import merge_rows, plan_captures
 from eznas.spaces.cost import count_params
 from eznas.stats import collect_model, open_cache
 
@@ -100,7 +100,7 @@ def holdout_parts(
                 if reinit is not None:
                     model = reinit(model, seed)
                 part = collect_model(model, batches, pattern, mine)
-                blocks = [a | b for a, b in zip(blocks, part, strict=True)] if blocks else part
+                blocks = merge_rows(blocks, part) if blocks else part
             stats.append(blocks)
             params.append(count_params(model))
             meter.update()
