@@ -541,14 +541,14 @@ def capture(
                 blocks = with_stages(blocks, sites, recorder)
             if x_kind in mapped:
                 _stage_rows(rows, [recorder.kept[m] for m in maps], mine, parsed)
-            if names is None:
+            if names is None:  # a data pass: O comes last and T3 implies one before it
                 names = [b.name for b in blocks]
                 out = [{} for _ in blocks]
+                if "T3" in wanted:
+                    for stats, block in zip(out, blocks, strict=True):
+                        stats["T3"] = block.conv.module.weight.detach().clone()
             elif names != [b.name for b in blocks]:
                 raise RuntimeError(f"blocks differ between the inputs D and {x_kind}")
-            if "T3" in wanted and not flow and out and "T3" not in out[0]:
-                for stats, block in zip(out, blocks, strict=True):
-                    stats["T3"] = block.conv.module.weight.detach().clone()
             live: list[dict[str, torch.Tensor]] = [{} for _ in blocks]
             for kind in raw:
                 if not parse_kind(kind).grad:
