@@ -9,6 +9,7 @@ from eznas.benchmark import load_table
 from eznas.benchmark.benchmarks import open_benchmark
 from eznas.benchmark.nbmacro import nbmacro_entries
 from eznas.proxies import PROXIES
+from eznas.proxies.zen import gaussian_copy, pre_pooling
 from eznas.spaces import get_space
 from eznas.stats import find_blocks
 
@@ -138,3 +139,14 @@ def test_epsilon_refuses_the_macro_space(space):
     x = torch.zeros(2, 3, 32, 32)
     with pytest.raises(ValueError, match="published for nb201, nb101 only"):
         PROXIES["epsilon"].score(space.build("02012100", "cifar10"), x, space=space)
+
+
+def test_zen_reads_the_map_entering_the_global_pooling(space):
+    """Zen is defined on the feature map before global pooling, which every builder has."""
+    model = space.build("02012100", "cifar10")
+    x = torch.randn(4, 3, 32, 32)
+    copy = gaussian_copy(model, 0).eval()
+    with torch.no_grad():
+        expected = copy.head(copy.cells(copy.stem(x)))
+        assert torch.equal(pre_pooling(copy, x), expected)
+    assert np.isfinite(PROXIES["zen"].score(model, x, seed=0, space=space))

@@ -2,11 +2,12 @@
 
 Gaussian weights N(0, 1) (biases 0, BN weight 1 bias 0), BN in train mode, a batch of 64
 Gaussian-noise images x and a perturbation eps ~ N(0, 1). With f the pre-pooling feature
-map (NB201: after the final BN-ReLU), Zen = log mean_b ||f(x_b) - f(x_b + 0.01 eps_b)||_1
-+ sum over BN layers of log sqrt(mean over channels of the BN's batch variance): the BN
-terms restore the scale that normalisation removes. Deviation: the authors' code reads each
-BN's running variance after the forward passes (a momentum mix with the initial 1); here
-the batch variance of the clean pass, which is what the paper's formula uses.
+map (the global pooling's input, in any space; NB201: after the final BN-ReLU),
+Zen = log mean_b ||f(x_b) - f(x_b + 0.01 eps_b)||_1 + sum over BN layers of log sqrt(mean
+over channels of the BN's batch variance): the BN terms restore the scale that
+normalisation removes. Deviation: the authors' code reads each BN's running variance after
+the forward passes (a momentum mix with the initial 1); here the batch variance of the
+clean pass, which is what the paper's formula uses.
 """
 
 from __future__ import annotations
@@ -32,10 +33,20 @@ def gaussian_copy(model: nn.Module, seed: int) -> nn.Module:
 
 
 def pre_pooling(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """NB201's feature map before global pooling."""
-    if not all(hasattr(model, a) for a in ("stem", "cells", "lastact")):
-        raise ValueError(f"zen needs an NB201-style net; {type(model).__name__} is not")
-    return model.lastact(model.cells(model.stem(x)))
+    """The feature map entering the network's global pooling (its last AdaptiveAvgPool2d
+    call), which is where Zen-NAS reads f; every space's builder pools this way."""
+    pools = [m for m in model.modules() if isinstance(m, nn.AdaptiveAvgPool2d)]
+    if not pools:
+        name = type(model).__name__
+        raise ValueError(f"zen reads the map entering global pooling; {name} pools otherwise")
+    seen = []
+    handles = [m.register_forward_pre_hook(lambda _m, args: seen.append(args[0])) for m in pools]
+    try:
+        model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return seen[-1]
 
 
 @register_proxy("zen", batch_size=64)
