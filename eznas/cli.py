@@ -390,6 +390,7 @@ EVOLVE_HELP = {
     "n_task": "task networks per cache",
     "to_scalar": "{to_scalar}",
     "aggregate": "network op of every program: {net_ops}",
+    "over_pairs": "how a draw's per-pair Kendall taus become fitness: {over_pairs} (min: EZNAS's)",
     "tournsize": "1 = Algorithm 1 literally",
     "needs_values": "reject programs whose scores ignore tensor values (pure shape counters)",
     "jobs": "threads evaluating fitness (they share the statistics)",
@@ -414,12 +415,18 @@ EVOLVE_HELP = {
 def evolve_options(parser: argparse.ArgumentParser) -> None:
     from eznas.gp.anchors import ANCHORS
     from eznas.gp.config import EvolveConfig
+    from eznas.gp.fitness import OVER_PAIRS
     from eznas.gp.program import AGGREGATIONS, TO_SCALAR
 
     hint = parameters(EvolveConfig)["caches"][0]
     add_option(parser, "caches", hint, None, EVOLVE_HELP["caches"], option="--stats")
     parser.add_argument("--cache", dest="caches", nargs="+", action=Deprecated, new="--stats")
-    names = {"to_scalar": TO_SCALAR, "net_ops": AGGREGATIONS, "anchors": ANCHORS}
+    names = {
+        "to_scalar": TO_SCALAR,
+        "net_ops": AGGREGATIONS,
+        "anchors": ANCHORS,
+        "over_pairs": OVER_PAIRS,
+    }
     filled = {
         k: v.format(**{n: ", ".join(r) for n, r in names.items()}) for k, v in EVOLVE_HELP.items()
     }

@@ -211,3 +211,22 @@ def test_selection_chooses_on_live_networks_outside_the_caches(caches, tmp_path,
     assert Run.open(run.folder).choose("selection") == (text, tau)
     with pytest.raises(ValueError, match="select_networks 0"):
         evolve(config(caches, generations=0), tmp_path / "plain", verbose=False).choose("selection")
+
+
+def test_fitness_reduces_per_pair_taus_by_min_or_mean(caches):
+    """EZNAS's fitness is the worst pair's tau; ``over_pairs="mean"`` averages them."""
+    from eznas.gp.fitness import kendall, load_task, pair_kendall, scores_on
+
+    pairs = load_task(config(caches).spec())
+    sample = [(p, list(range(6))) for p in range(len(pairs))]
+    individuals = [parse_individual(t) for t in (TEXT, "mean:l2(T3) ; @params", "sum:l2(T4_D)")]
+    per_pair = np.array(
+        [[kendall(s, pair.accuracy[:6]) for s in scores_on(individuals, pair, range(6), "mean")]
+         for pair in pairs]
+    ).T  # fmt: skip
+    np.testing.assert_allclose(pair_kendall(individuals, pairs, sample), per_pair.min(1))
+    np.testing.assert_allclose(
+        pair_kendall(individuals, pairs, sample, over_pairs="mean"), per_pair.mean(1)
+    )
+    with pytest.raises(ValueError, match="over_pairs 'max'; allowed: min, mean"):
+        EvolveConfig(caches=caches, over_pairs="max")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from eznas.gp.fitness import TaskSpec
+from eznas.gp.fitness import OVER_PAIRS, TaskSpec
 from eznas.gp.network import get_net_op
 from eznas.gp.program import AGGREGATIONS, TO_SCALAR
 from eznas.gp.terms import PARAMS, check_term
@@ -32,6 +32,7 @@ class EvolveConfig:
     n_task: int = 80  # fixed task networks per cache
     to_scalar: str = "mean"
     aggregate: str = "mean"
+    over_pairs: str = "min"  # per-pair taus -> fitness: min (EZNAS) or mean (less noisy)
     cxpb: float = 0.5
     mutpb: float = 0.3
     tournsize: int = 3
@@ -58,7 +59,11 @@ class EvolveConfig:
             raise ValueError("no statistics caches given")
         if self.jobs < 1:
             raise ValueError(f"jobs must be >= 1, got {self.jobs}")
-        for name, allowed in (("to_scalar", TO_SCALAR), ("aggregate", AGGREGATIONS)):
+        for name, allowed in (
+            ("to_scalar", TO_SCALAR),
+            ("aggregate", AGGREGATIONS),
+            ("over_pairs", OVER_PAIRS),
+        ):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} {getattr(self, name)!r}; allowed: {', '.join(allowed)}")
         if not 0 <= self.validation_split < 1:
@@ -93,4 +98,5 @@ class EvolveConfig:
             to_scalar=self.to_scalar,
             aggregate=self.aggregate,
             terms=tuple(t for t in self.terms if t != PARAMS),
+            over_pairs=self.over_pairs,
         )

@@ -30,7 +30,7 @@ from deap import algorithms, base, creator, gp, tools
 
 from eznas.gp import checkpoint as ck
 from eznas.gp.config import EvolveConfig
-from eznas.gp.fitness import draw, fitness_chunk, load_task, min_kendall, split_positions
+from eznas.gp.fitness import draw, fitness_chunk, load_task, pair_kendall, split_positions
 from eznas.gp.individual import SEPARATOR, parse_individual, parse_individuals
 from eznas.gp.program import (
     BlockGroup,
@@ -275,7 +275,9 @@ class Evolver:
         strings and its workers load the task set once each."""
         cfg = self.config
         if cfg.jobs == 1 and not cfg.scheduler:
-            return min_kendall(self.parse(texts), self.pairs, sample, cfg.to_scalar)
+            return pair_kendall(
+                self.parse(texts), self.pairs, sample, cfg.to_scalar, cfg.over_pairs
+            )
         from joblib import Parallel, delayed, parallel_config
 
         chunks = [
@@ -291,7 +293,9 @@ class Evolver:
                 parts = Parallel(n_jobs=-1)(calls)
         else:
             calls = (
-                delayed(min_kendall)(self.parse(c), self.pairs, sample, cfg.to_scalar)
+                delayed(pair_kendall)(
+                    self.parse(c), self.pairs, sample, cfg.to_scalar, cfg.over_pairs
+                )
                 for c in chunks
             )
             parts = Parallel(n_jobs=cfg.jobs, prefer="threads")(calls)

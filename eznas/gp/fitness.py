@@ -47,6 +47,7 @@ class TaskSpec:
     to_scalar: str = "mean"
     aggregate: str = "mean"
     terms: tuple[str, ...] = ()  # network terms beyond @params, scored by the library
+    over_pairs: str = "min"  # how a draw's per-pair taus become one fitness (OVER_PAIRS)
 
 
 @dataclass
@@ -218,13 +219,20 @@ def scores_on(
     return combined_scores(individuals, component_scores, pair.term_values(positions))
 
 
-def min_kendall(
+OVER_PAIRS = {"min": np.min, "mean": np.mean}
+"""How a draw's per-pair Kendall taus become one fitness: ``min`` is EZNAS's (the worst
+pair decides); ``mean`` averages out the noise of small per-pair draws."""
+
+
+def pair_kendall(
     individuals: Sequence[Individual],
     pairs: Sequence[TaskPair],
     sample: Draw,
     to_scalar: str = "mean",
+    over_pairs: str = "min",
 ) -> np.ndarray:
-    """Fitness of each individual: min Kendall tau over the drawn pairs; NaN when invalid."""
+    """Fitness of each individual: Kendall tau per drawn pair, reduced by ``over_pairs``
+    (min or mean); NaN when any pair's scores are invalid."""
     taus = np.full((len(individuals), len(sample)), np.nan)
     for j, (p, positions) in enumerate(sample):
         scores = scores_on(individuals, pairs[p], positions, to_scalar)
@@ -232,7 +240,7 @@ def min_kendall(
         for i, row in enumerate(scores):
             if np.isfinite(row).all():
                 taus[i, j] = kendall(row, acc)
-    out = taus.min(1)
+    out = OVER_PAIRS[over_pairs](taus, axis=1)
     out[np.isnan(taus).any(1)] = np.nan
     return out
 
@@ -240,4 +248,4 @@ def min_kendall(
 def fitness_chunk(spec: TaskSpec, sample: Draw, texts: Sequence[str]) -> np.ndarray:
     """Worker entry point: fitness of individuals given as texts (picklable, small)."""
     individuals = parse_individuals(texts, spec.aggregate)
-    return min_kendall(individuals, load_task(spec), sample, spec.to_scalar)
+    return pair_kendall(individuals, load_task(spec), sample, spec.to_scalar, spec.over_pairs)

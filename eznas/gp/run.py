@@ -256,10 +256,11 @@ class Run:
         ck.write_json(self.folder / ck.CHOICES, saved)
 
     def _best_on(self, which: str, positions) -> tuple[str, float]:
-        """The hall-of-fame entry with the best min Kendall tau over ``positions(size)`` of
+        """The hall-of-fame entry with the best fitness (Kendall tau reduced over pairs as in
+        the evolution) over ``positions(size)`` of
         each task pair; remembered in ``choices.json`` (keyed by the hall of fame), so later
         exports and tests need not load the task statistics again."""
-        from eznas.gp.fitness import load_task, min_kendall
+        from eznas.gp.fitness import load_task, pair_kendall
 
         saved = self._choices()
         if which in saved:
@@ -269,7 +270,8 @@ class Run:
         pairs = load_task(self.config.spec())  # the evolver's key: reuses its loaded task set
         chosen = [(p, positions(len(pair.indices))) for p, pair in enumerate(pairs)]
         individuals = parse_individuals(texts, self.config.aggregate)
-        taus = min_kendall(individuals, pairs, chosen, self.config.to_scalar)
+        cfg = self.config
+        taus = pair_kendall(individuals, pairs, chosen, cfg.to_scalar, cfg.over_pairs)
         taus = np.where(np.isfinite(taus), taus, -np.inf)
         best = int(np.argmax(taus))
         self._remember(which, [texts[best], float(taus[best])])
