@@ -36,7 +36,8 @@ from eznas.gp.anchors import (
 )
 from eznas.metrics import kendall, spearman
 from eznas.proxies import get_proxy
-from eznas.proxies.az_nas import block_features, kaiming_fanin_copy, spectral_entropy
+from eznas.proxies.az_nas import kaiming_fanin_copy, spectral_entropy
+from eznas.proxies.trunk import block_features
 
 
 def az_gap(bench: Benchmark, indices: np.ndarray, seed: int, library: dict) -> None:

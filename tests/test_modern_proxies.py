@@ -15,11 +15,12 @@ import torch.nn.functional as F
 from eznas.correlation import run_correlation
 from eznas.data import data_batch
 from eznas.proxies import get_proxy
-from eznas.proxies.az_nas import block_features, kaiming_fanin_copy
+from eznas.proxies.az_nas import kaiming_fanin_copy
 from eznas.proxies.combo import Combo, aggregate, parse_combo
 from eznas.proxies.meco import min_correlation_eigenvalue
 from eznas.proxies.scoring import Scorer
 from eznas.proxies.swap import distinct_rows, relu_patterns
+from eznas.proxies.trunk import block_features
 from eznas.proxies.vkdnw import first_element_jacobian, fisher_information
 from eznas.proxies.zen import gaussian_copy
 from eznas.search.base import SearchContext

@@ -11,7 +11,7 @@ from eznas.benchmark.benchmarks import open_benchmark
 from eznas.benchmark.nb301 import load_nb301_reference
 from eznas.data import data_batch, make_batches
 from eznas.proxies import get_proxy
-from eznas.proxies.lossslope import stage_features
+from eznas.proxies.trunk import stage_features
 from eznas.spaces import get_space
 from eznas.spaces.cost import count_params
 from eznas.spaces.nb301 import parse_arch
@@ -196,7 +196,10 @@ def test_lossslope_regresses_from_the_three_darts_stages(nb301):
     assert [tuple(m.shape[1:]) for m in maps] == [(128, 32, 32), (256, 16, 16), (512, 8, 8)]
 
 
-@pytest.mark.parametrize("name", ["params", "flops", "synflow", "grad_norm", "naswot", "fisher"])
+@pytest.mark.parametrize(
+    "name",
+    ["params", "flops", "synflow", "grad_norm", "naswot", "fisher", "az_progressivity", "zen"],
+)
 def test_proxies_score_a_darts_network(nb301, name):
     inputs, labels, _ = data_batch("cifar10", 8, 0)
     torch.manual_seed(0)

@@ -20,7 +20,7 @@ from eznas.gp.fitness import load_pair
 from eznas.gp.holdout import holdout_parts
 from eznas.gp.individual import parse_individual
 from eznas.gp.program import compile_tree, evaluate
-from eznas.proxies.az_nas import block_features
+from eznas.proxies.trunk import block_features
 from eznas.runtime import capture, cut_sites, find_blocks, make_inputs, stage_maps, stage_sites
 from eznas.stats import collect, open_cache
 

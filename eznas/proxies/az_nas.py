@@ -31,6 +31,7 @@ from torch import nn
 
 from eznas.proxies.base import register_proxy
 from eznas.proxies.init import last_network_memo, reinitialised_copy
+from eznas.proxies.trunk import block_features
 
 
 def kaiming_fanin_copy(model: nn.Module, seed: int) -> nn.Module:
@@ -48,16 +49,6 @@ def kaiming_fanin_copy(model: nn.Module, seed: int) -> nn.Module:
 def gaussian_like(inputs: torch.Tensor, seed: int) -> torch.Tensor:
     """Seeded N(0, 1) noise shaped like ``inputs`` (the proxies that ignore image content)."""
     return torch.randn(inputs.shape, generator=torch.Generator().manual_seed(seed))
-
-
-def block_features(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
-    """Outputs of the stem and of each block of an NB201-style net (``stem`` + ``cells``)."""
-    if not (hasattr(model, "stem") and hasattr(model, "cells")):
-        raise ValueError(f"block features need a stem and cells; {type(model).__name__} has not")
-    features = [model.stem(x)]
-    for block in model.cells:
-        features.append(block(features[-1]))
-    return features
 
 
 def spectral_entropy(feature: torch.Tensor) -> float:

@@ -28,6 +28,7 @@ from scipy.ndimage import gaussian_filter
 from torch import nn
 
 from eznas.proxies.base import register_proxy
+from eznas.proxies.trunk import stage_features
 
 ITERATIONS = 10
 SKIPPED_LOSSES = 1  # the first loss, before training has moved anything, is left out of the fit
@@ -138,26 +139,6 @@ def synthetic_targets(inputs: torch.Tensor, generator: torch.Generator) -> list[
             target = target + signal.level * part
         targets.append(target)
     return targets
-
-
-def stage_features(model: nn.Module, inputs: torch.Tensor) -> list[torch.Tensor]:
-    """The last feature map of each resolution stage: the model's own ``stage_features``
-    where its cells are not a chain (DARTS cells read the two previous cells), else those
-    of ``model.cells`` run in sequence after ``model.stem`` (NB201's trunk)."""
-    own = getattr(model, "stage_features", None)
-    if callable(own):
-        return own(inputs)
-    cells = getattr(model, "cells", None)
-    if cells is None or not hasattr(model, "stem"):
-        raise ValueError(
-            f"lossslope needs a model with a 'stem' and a 'cells' trunk, got {type(model).__name__}"
-        )
-    x = model.stem(inputs)
-    stages: dict[int, torch.Tensor] = {}
-    for layer in cells:
-        x = layer(x)
-        stages[x.shape[-1]] = x  # later maps at the same resolution overwrite earlier ones
-    return list(stages.values())
 
 
 class RegressionHeads(nn.Module):

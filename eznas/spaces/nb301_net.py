@@ -150,14 +150,15 @@ class DartsNetwork(nn.Module):
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_prev, num_classes)
 
-    def stage_features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """The last cell output at each resolution (the maps LossSlope regresses from)."""
+    def cell_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The stem's output, then every cell's (each cell reads the two before it): the
+        trunk's maps that AZ-NAS and LossSlope read (``eznas.proxies.trunk``)."""
         s0 = s1 = self.stem(x)
-        stages: dict[int, torch.Tensor] = {}
+        features = [s1]
         for cell in self.cells:
             s0, s1 = s1, cell(s0, s1)
-            stages[s1.shape[-1]] = s1
-        return list(stages.values())
+            features.append(s1)
+        return features
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.global_pooling(self.stage_features(x)[-1]).flatten(1))
+        return self.classifier(self.global_pooling(self.cell_features(x)[-1]).flatten(1))

@@ -1,0 +1,33 @@
+"""A network's trunk as feature maps: the stem's output, then every cell's, in depth order.
+
+AZ-NAS reads its expressivity and progressivity there and LossSlope regresses from the
+last map of each resolution stage. Chains (NB201, NB101, NAS-Bench-Macro: ``stem`` +
+``cells``) are run cell after cell; a model whose cells are not a chain (DARTS cells read
+the two cells before them) gives its own ``cell_features``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def block_features(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    """The stem's output, then each cell's output."""
+    own = getattr(model, "cell_features", None)
+    if callable(own):
+        return own(x)
+    if not (hasattr(model, "stem") and hasattr(model, "cells")):
+        raise ValueError(f"block features need a stem and cells; {type(model).__name__} has not")
+    features = [model.stem(x)]
+    for block in model.cells:
+        features.append(block(features[-1]))
+    return features
+
+
+def stage_features(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    """The last cell output at each resolution, in depth order."""
+    stages: dict[int, torch.Tensor] = {}
+    for feature in block_features(model, x)[1:]:
+        stages[feature.shape[-1]] = feature  # later maps at a resolution overwrite earlier ones
+    return list(stages.values())
