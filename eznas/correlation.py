@@ -18,7 +18,7 @@ from eznas.benchmark.benchmarks import Benchmark, as_benchmark
 from eznas.data import data_batch
 from eznas.metrics import COLUMNS, Correlation, correlate, spearman
 from eznas.paths import find_data
-from eznas.proxies import PROXIES, get_proxy
+from eznas.proxies import PROXIES, check_spaces, get_proxy
 from eznas.proxies.combo import aggregate, is_combo, scored_proxies
 from eznas.proxies.scoring import DEFAULT_CACHE, ScoreCache, Scorer
 
@@ -166,6 +166,7 @@ def run_correlation(
         bench.dataset(dataset),
         bench.data_dir,
     )
+    check_spaces(names, space.name)
     indices = sample_indices(table, n, seed) if indices is None else np.asarray(indices, int)
     archs = [table.arch(int(i)) for i in indices]
     source = ""

@@ -8,8 +8,10 @@ from scipy.stats import kendalltau
 from eznas.benchmark import load_table
 from eznas.benchmark.benchmarks import open_benchmark
 from eznas.benchmark.nbmacro import nbmacro_entries
+from eznas.correlation import run_correlation
 from eznas.proxies import PROXIES
 from eznas.proxies.zen import gaussian_copy, pre_pooling
+from eznas.search import search
 from eznas.spaces import get_space
 from eznas.stats import find_blocks
 
@@ -139,6 +141,12 @@ def test_epsilon_refuses_the_macro_space(space):
     x = torch.zeros(2, 3, 32, 32)
     with pytest.raises(ValueError, match="published for nb201, nb101 only"):
         PROXIES["epsilon"].score(space.build("02012100", "cifar10"), x, space=space)
+    # named beside other proxies, it is refused before any of them scores a network
+    message = "'epsilon' is defined for the spaces nb201, nb101 only, not for 'nbmacro'"
+    with pytest.raises(ValueError, match=message):
+        run_correlation("nbmacro", proxies=["naswot", "epsilon"], n=2, cache=None, progress=False)
+    with pytest.raises(ValueError, match=message):
+        search("random", "nbmacro", proxy=["naswot", "epsilon"], evaluations=2, cache=None)
 
 
 def test_zen_reads_the_map_entering_the_global_pooling(space):

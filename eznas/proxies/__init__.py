@@ -17,6 +17,6 @@ from eznas.proxies import (  # noqa: F401  (each module registers its proxies)
     zen,
     zico,
 )
-from eznas.proxies.base import PROXIES, Proxy, get_proxy, register_proxy
+from eznas.proxies.base import PROXIES, Proxy, check_spaces, get_proxy, register_proxy
 
-__all__ = ["PROXIES", "Proxy", "get_proxy", "register_proxy"]
+__all__ = ["PROXIES", "Proxy", "check_spaces", "get_proxy", "register_proxy"]

@@ -31,6 +31,7 @@ class Proxy:
     with the same ``shares_model`` (the components of one exported file) leave a model as
     they found it for each other, so a Scorer builds one model per network for all of them;
     ``"*"`` marks a proxy that only reads the model (params), which any group can share.
+    ``spaces`` names the only spaces a proxy is defined for (empty: any).
     """
 
     name: str
@@ -44,6 +45,7 @@ class Proxy:
     version: int = 1
     description: str = ""
     shares_model: str = ""
+    spaces: tuple[str, ...] = ()
 
     def score(
         self,
@@ -73,6 +75,18 @@ def register_proxy(name: str, **options) -> Callable[[ProxyFn], ProxyFn]:
         return fn
 
     return add
+
+
+def check_spaces(names: list[str] | tuple[str, ...], space: str) -> None:
+    """ValueError before any scoring when one of ``names`` (per-network proxies) is defined
+    for other spaces only, rather than after the others have scored a network."""
+    for name in names:
+        proxy = get_proxy(name)
+        if isinstance(proxy, Proxy) and proxy.spaces and space not in proxy.spaces:
+            raise ValueError(
+                f"proxy {name!r} is defined for the spaces {', '.join(proxy.spaces)} only, "
+                f"not for {space!r}"
+            )
 
 
 def get_proxy(name: str) -> Proxy | Combo:

@@ -54,7 +54,7 @@ def constant_outputs(model: nn.Module, inputs: torch.Tensor, value: float) -> np
     return (out - low) / (high - low)
 
 
-@register_proxy("epsilon", batch_size=256)
+@register_proxy("epsilon", batch_size=256, spaces=tuple(WEIGHTS))
 def epsilon(model: nn.Module, inputs: torch.Tensor, labels, *, space=None, **_) -> float:
     """epsilon: mean |difference| / mean of min-max-normalised outputs of two constant inits."""
     pair = np.stack([constant_outputs(model, inputs, w) for w in space_weights(space)])

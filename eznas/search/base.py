@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from eznas.benchmark import AccuracyTable
-from eznas.proxies import get_proxy
+from eznas.proxies import check_spaces, get_proxy
 from eznas.proxies.combo import is_combo
 from eznas.proxies.scoring import Scorer
 from eznas.ranks import AGGREGATORS
@@ -130,6 +130,7 @@ class SearchContext:
             if len(self.groups) == 1:  # a lone combo is the whole fitness
                 self.aggregator, self.groups = self.groups[0][0], []
             self.proxies = tuple(columns)
+        check_spaces([p for p in self.proxies if p != ORACLE], self.space.name)
         self._start = self.scorer.compute_seconds
 
     @property
