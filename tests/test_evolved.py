@@ -64,3 +64,23 @@ def test_components_of_one_file_share_a_model_and_score_as_if_alone(monkeypatch)
     assert builds == archs  # one build per network
     alone = Scorer("nb201", DATASET, seed=3, cache=None)
     assert shared == [[alone(arch, replace(p, shares_model="")) for p in parts] for arch in archs]
+
+
+def test_with_several_inits_one_model_per_init_serves_every_component(monkeypatch):
+    """FreeREA averages 3 initialisations: the Scorer builds each init's model once for all
+    of a file's components (component by component, every init would be rebuilt and
+    captured again), and every component scores what it scores alone."""
+    scorer = Scorer("nb201", DATASET, seed=3, cache=None, inits=3)
+    parts = [get_proxy(name) for name in get_proxy("eznas_nb201").components]
+    builds = []
+    build = scorer.space.build
+    monkeypatch.setattr(
+        scorer.space, "build", lambda arch, *a: builds.append(arch) or build(arch, *a)
+    )
+    arch = scorer.space.sample(np.random.default_rng(1))
+    shared = [scorer(arch, p) for p in parts]
+    # one model per init for the five components, and params's own (no data: one init);
+    # component by component it would be 5 x 3 + 1
+    assert builds == [arch] * 4 and not scorer._pending
+    alone = Scorer("nb201", DATASET, seed=3, cache=None, inits=3)
+    assert shared == [alone(arch, replace(p, shares_model="")) for p in parts]

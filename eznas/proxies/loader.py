@@ -39,6 +39,12 @@ def load_component(name: str) -> Proxy:
     return components[int(index)]
 
 
+def model_group(group: str) -> list[Proxy]:
+    """The components of the loaded file whose ``shares_model`` is ``group``."""
+    path, _, digest = group.rpartition("@")
+    return _COMPONENTS.get((path, digest), [])
+
+
 def _passes(score) -> Callable[..., dict]:
     """The context a file's scoring function takes: ``batch`` (the scorer's seeded batch of
     any size), ``pattern`` (the scored space's block pattern) and, where it names it,

@@ -107,6 +107,7 @@ class Scorer:
         self.cache = cache if cache is None or isinstance(cache, ScoreCache) else ScoreCache(cache)
         self._batches: dict[int, tuple[torch.Tensor, torch.Tensor, str]] = {}
         self._shared: tuple[tuple[str, int, str], torch.nn.Module, torch.Tensor] | None = None
+        self._pending: dict[tuple[str, str], tuple[float, float]] = {}  # see _group_scores
         self.hits = self.misses = 0
         self.compute_seconds = 0.0  # real proxy computation, including cached scores' cost
 
@@ -132,14 +133,54 @@ class Scorer:
                 self.hits += 1
                 self.compute_seconds += found[1]
                 return found[0]
-        start = time.perf_counter()
-        score = self.compute(arch, proxy)
-        seconds = time.perf_counter() - start
+        score, seconds = self._pending.pop((arch, key), None) or self._timed(arch, proxy)
         self.misses += 1
         self.compute_seconds += seconds
         if self.cache is not None:
             self.cache.put(self.space.id, self.dataset, key, self.seed, arch, score, seconds)
         return score
+
+    def _timed(self, arch: str, proxy: Proxy) -> tuple[float, float]:
+        """(score, cold seconds); with several inits, the other members of the proxy's model
+        group (an exported file's components) are scored too and wait in ``_pending``."""
+        group = proxy.shares_model
+        if self.inits > 1 and proxy.needs_data and group not in ("", "*"):
+            return self._group_scores(arch, proxy)
+        start = time.perf_counter()
+        score = self.compute(arch, proxy)
+        return score, time.perf_counter() - start
+
+    def _group_scores(self, arch: str, proxy: Proxy) -> tuple[float, float]:
+        """Score ``proxy`` and its model group init by init, so each initialisation's model
+        (and an exported file's capture of it) serves every member: proxy by proxy, each
+        init would rebuild the model and capture it again. Same scores as ``compute``."""
+        from eznas.proxies.loader import model_group
+
+        members = [proxy] + [
+            m for m in model_group(proxy.shares_model) if m is not proxy and m.needs_data
+        ]
+        inputs, labels, _ = self.batch(self.batch_size or proxy.batch_size)
+        scores = np.zeros((self.inits, len(members)))
+        seconds = np.zeros(len(members))
+        for init in range(self.inits):
+            for j, member in enumerate(members):
+                start = time.perf_counter()
+                model = self._model(arch, member, self.seed + init)
+                scores[init, j] = member.score(
+                    model,
+                    inputs,
+                    labels,
+                    seed=self.seed + init,
+                    arch=arch,
+                    space=self.space,
+                    batch=self.batch,
+                )
+                seconds[j] += time.perf_counter() - start
+        self._pending = {
+            (arch, self.proxy_key(m)): (float(scores[:, j].mean()), float(seconds[j]))
+            for j, m in enumerate(members[1:], 1)
+        }  # only the current arch's wait
+        return float(scores[:, 0].mean()), float(seconds[0])
 
     def compute(self, arch: str, proxy: Proxy) -> float:
         """Uncached score: build, score and average over ``inits`` initialisations."""
