@@ -166,15 +166,7 @@ class Scorer:
             for j, member in enumerate(members):
                 start = time.perf_counter()
                 model = self._model(arch, member, self.seed + init)
-                scores[init, j] = member.score(
-                    model,
-                    inputs,
-                    labels,
-                    seed=self.seed + init,
-                    arch=arch,
-                    space=self.space,
-                    batch=self.batch,
-                )
+                scores[init, j] = self._score(member, model, inputs, labels, arch, init)
                 seconds[j] += time.perf_counter() - start
         self._pending = {
             (arch, self.proxy_key(m)): (float(scores[:, j].mean()), float(seconds[j]))
@@ -191,18 +183,15 @@ class Scorer:
         scores = []
         for init in range(runs):
             model = None if proxy.uses_arch else self._model(arch, proxy, self.seed + init)
-            scores.append(
-                proxy.score(
-                    model,
-                    inputs,
-                    labels,
-                    seed=self.seed + init,
-                    arch=arch,
-                    space=self.space,
-                    batch=self.batch,
-                )
-            )
+            scores.append(self._score(proxy, model, inputs, labels, arch, init))
         return float(np.mean(scores))
+
+    def _score(self, proxy: Proxy, model, inputs, labels, arch: str, init: int) -> float:
+        """One score of ``proxy`` on a built model (initialisation ``init``), with the
+        context proxies may read: the arch, the space, the seeded batch of any size."""
+        seed = self.seed + init
+        context = {"arch": arch, "space": self.space, "batch": self.batch}
+        return proxy.score(model, inputs, labels, seed=seed, **context)
 
     def _model(self, arch: str, proxy: Proxy, seed: int) -> torch.nn.Module:
         """``arch`` built after ``torch.manual_seed(seed)``. A proxy with a ``shares_model``
