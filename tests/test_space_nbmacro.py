@@ -10,6 +10,7 @@ from eznas.benchmark.benchmarks import open_benchmark
 from eznas.benchmark.nbmacro import nbmacro_entries
 from eznas.correlation import run_correlation
 from eznas.proxies import PROXIES
+from eznas.proxies.trunk import block_features
 from eznas.proxies.zen import gaussian_copy, pre_pooling
 from eznas.search import search
 from eznas.spaces import get_space
@@ -158,3 +159,17 @@ def test_zen_reads_the_map_entering_the_global_pooling(space):
         expected = copy.head(copy.cells(copy.stem(x)))
         assert torch.equal(pre_pooling(copy, x), expected)
     assert np.isfinite(PROXIES["zen"].score(model, x, seed=0, space=space))
+
+
+def test_az_nas_blocks_are_the_layers_the_network_has(space):
+    """An identity choice is a layer the network lacks: AZ-NAS's blocks skip it, so its
+    trainability stays finite (it read the copy as a block and scored -inf: 41 of 42 archs)."""
+    model = space.build("02012100", "cifar10")
+    x = torch.randn(4, 3, 32, 32)
+    with torch.no_grad():
+        features = block_features(model, x)
+    # the stem, the strided 1x1 projections at positions 0 and 2, the 4 MB blocks; the
+    # identities at positions 6 and 7 are not blocks
+    assert len(features) == 1 + 2 + 4
+    assert all(a is not b for a, b in zip(features, features[1:], strict=False))
+    assert np.isfinite(PROXIES["az_trainability"].score(model, x, seed=0, space=space))
