@@ -1,33 +1,34 @@
 """EZNAS proxy 'eznas_nb201', exported by eznas (standalone: needs only torch).
 
-Individual: sum:add(eig_min(corr_channel(T2_D)), add(eig_min(corr_channel(T4_D)), eig_min(corr_channel(T4_D)))) ; std:eff_rank(l2normalise(C_T2_D)) ; sum:pearson(C_T4G_D, C_T4_D) ; sum:mul(std(square(sigmoid(S_T2_D))), tanh(log(standardise(T4_D)))) ; sum:sign(T3G_D) ; @params
+Individual: mean:eff_rank(C_T2_D) ; mean:sqrt(eig_min(C_T5_D)) ; sum:abs(mean(eig_min(K_T1_D))) ; mean:eff_rank(C_T4G_D) ; sum:eig_entropy(corr_channel(corr_channel(S_T2_D))) ; @params
 
 Components, per RCB block (sympy):
-  0: sum over blocks of l2(eig_min(corr_channel(T2_D)) + 2*eig_min(corr_channel(T4_D)))
-  1: std over blocks of l2(eff_rank(l2normalise(C_T2_D)))
-  2: sum over blocks of l2(pearson(C_T4G_D, C_T4_D))
-  3: sum over blocks of l2(std(exp(2*S_T2_D)/(exp(S_T2_D) + 1)**2)*tanh(log(Abs(standardise(T4_D)))))
-  4: sum over blocks of l2(sign(T3G_D))
+  0: mean over blocks of l2(eff_rank(C_T2_D))
+  1: mean over blocks of l2(sqrt(Abs(eig_min(C_T5_D))))
+  2: sum over blocks of l2(Abs(mean(eig_min(K_T1_D))))
+  3: mean over blocks of l2(eff_rank(C_T4G_D))
+  4: sum over blocks of l2(eig_entropy(corr_channel(corr_channel(S_T2_D))))
 
 The proxy ranks the networks compared by each component and by each network term
 (params: library proxies) and sums log(rank / n)
 (AZ-NAS's aggregation): eznas does that wherever the file is given as a proxy.
 
-Run runs/donly3-s0 (selected: 'selection', fitness 0.7406104430993662); config:
-{"caches": ["stats/nb201-cifar10-rcb-b1-s0.h5+stats/nb201-cifar10-rcb-b16-s0-
-sum.h5+stats/nb201-cifar10-rcb-b16-s0-sum-k88a73fbb.h5", "stats/nb201-cifar100-rcb-b1-
-s0.h5+stats/nb201-cifar100-rcb-b16-s0-sum.h5+stats/nb201-cifar100-rcb-b16-s0-sum-
-k88a73fbb.h5", "stats/nb201-ImageNet16-120-rcb-b1-s0.h5+stats/nb201-ImageNet16-120-rcb-
-b16-s0-sum.h5+stats/nb201-ImageNet16-120-rcb-b16-s0-sum-k88a73fbb.h5"], "population":
-100, "generations": 30, "seed": 0, "s": 4, "per_pair": 20, "n_task": 80, "to_scalar":
-"l2", "aggregate": "mean", "cxpb": 0.5, "mutpb": 0.3, "tournsize": 3, "max_height": 10,
-"init_min": 1, "init_max": 4, "validation": 2, "hall_of_fame": 10, "needs_values": true,
-"components": 3, "net_ops": ["mean", "sum", "min_step", "last_first", "std", "amax",
-"stage_mean", "stage_min_step"], "terms": ["params"], "validation_split": 0.0,
-"select_networks": 100, "start": ["sum:add(eig_min(corr_channel(T2_D)),
-add(eig_min(corr_channel(T4_D)), eig_min(corr_channel(T4_D))))",
-"sum:mul(sum(sign(sigmoid(T1_D))), exp(div(logdet(K_T1_D), trace(K_T1_D))))"], "kinds":
-["*_D", "T3"], "jobs": 1, "scheduler": null}
+Run runs/dmean3b-s1 (selected: 'selection', fitness 0.7513393748333973); config:
+{"caches": ["caches/nb201-cifar10-rcb-b1-s1-k3d633398.h5+caches/nb201-cifar10-rcb-b16-
+s1-sum-k2d96bfd6.h5", "caches/nb201-cifar100-rcb-b1-s1-k3d633398.h5+caches/nb201-
+cifar100-rcb-b16-s1-sum-k2d96bfd6.h5", "caches/nb201-ImageNet16-120-rcb-b1-s1-
+k3d633398.h5+caches/nb201-ImageNet16-120-rcb-b16-s1-sum-k2d96bfd6.h5"], "population":
+100, "generations": 30, "seed": 1, "s": 4, "per_pair": 20, "n_task": 80, "to_scalar":
+"l2", "aggregate": "mean", "over_pairs": "mean", "cxpb": 0.5, "mutpb": 0.3, "tournsize":
+3, "max_height": 10, "init_min": 1, "init_max": 4, "validation": 2, "hall_of_fame": 10,
+"needs_values": true, "components": 3, "net_ops": ["mean", "sum", "min_step",
+"last_first", "std", "amax", "stage_mean", "stage_min_step"], "terms": ["params"],
+"validation_split": 0.0, "select_networks": 100, "start":
+["sum:add(eig_min(corr_channel(T2_D)), add(eig_min(corr_channel(T4_D)),
+eig_min(corr_channel(T4_D))))", "sum:mul(sum(sign(sigmoid(T1_D))),
+exp(div(logdet(K_T1_D), trace(K_T1_D))))"], "kinds": ["T1_D", "T2_D", "T4_D", "T3",
+"T1G_D", "T2G_D", "T3G_D", "T4G_D", "C_T1_D", "C_T2_D", "C_T4_D", "C_T4G_D", "S_T2_D",
+"S_T4_D", "S_T4G_D", "K_T1_D", "L_T4_D", "C_T5_D"], "jobs": 1, "scheduler": null}
 """
 
 from __future__ import annotations
@@ -517,14 +518,14 @@ def capture(
                 blocks = with_stages(blocks, sites, recorder)
             if x_kind in mapped:
                 _stage_rows(rows, [recorder.kept[m] for m in maps], mine, parsed)
-            if names is None:
+            if names is None:  # a data pass: O comes last and T3 implies one before it
                 names = [b.name for b in blocks]
                 out = [{} for _ in blocks]
+                if "T3" in wanted:
+                    for stats, block in zip(out, blocks, strict=True):
+                        stats["T3"] = block.conv.module.weight.detach().clone()
             elif names != [b.name for b in blocks]:
                 raise RuntimeError(f"blocks differ between the inputs D and {x_kind}")
-            if "T3" in wanted and not flow and out and "T3" not in out[0]:
-                for stats, block in zip(out, blocks, strict=True):
-                    stats["T3"] = block.conv.module.weight.detach().clone()
             live: list[dict[str, torch.Tensor]] = [{} for _ in blocks]
             for kind in raw:
                 if not parse_kind(kind).grad:
@@ -608,12 +609,18 @@ def capture_planned(
         names, rows = capture(model, make_inputs(x, seed), y, pattern, kinds)
         if not names:
             raise ValueError(f"the model has no {pattern} blocks to score")
-        if merged is None:
-            merged = rows
-        else:  # block rows first, in one order; then stage-map rows where a capture has them
-            both = [a | b for a, b in zip(merged, rows, strict=False)]
-            merged = both + merged[len(both) :] + rows[len(both) :]
+        merged = merge_rows(merged, rows) if merged else rows
     return merged or []
+
+
+def merge_rows(
+    first: list[dict[str, torch.Tensor]], second: list[dict[str, torch.Tensor]]
+) -> list[dict[str, torch.Tensor]]:
+    """Two captures' rows of one network as one: block rows come first in one order in both,
+    stage-map rows after them in either, so rows merge by position and the longer list's
+    extra rows (the stage maps of the capture that has them) are kept."""
+    both = [a | b for a, b in zip(first, second, strict=False)]
+    return both + first[len(both) :] + second[len(both) :]
 
 
 def _backward(
@@ -654,15 +661,6 @@ PROXY_INFO = {'name': 'eznas_nb201',
  'pattern': 'rcb',
  'combine': 'logrank',
  'components': [{'name': 'eznas_nb201#0',
-                 'batch_size': 1,
-                 'needs_data': True,
-                 'needs_labels': False,
-                 'needs_grad': False,
-                 'kinds': ['T2_D', 'T4_D'],
-                 'captures': [[1, ['T2_D', 'T4_D']]],
-                 'pattern': 'rcb',
-                 'aggregate': 'sum'},
-                {'name': 'eznas_nb201#1',
                  'batch_size': 16,
                  'needs_data': True,
                  'needs_labels': False,
@@ -670,32 +668,41 @@ PROXY_INFO = {'name': 'eznas_nb201',
                  'kinds': ['C_T2_D'],
                  'captures': [[16, ['C_T2_D']]],
                  'pattern': 'rcb',
-                 'aggregate': 'std'},
+                 'aggregate': 'mean'},
+                {'name': 'eznas_nb201#1',
+                 'batch_size': 16,
+                 'needs_data': True,
+                 'needs_labels': False,
+                 'needs_grad': False,
+                 'kinds': ['C_T5_D'],
+                 'captures': [[16, ['C_T5_D']]],
+                 'pattern': 'rcb',
+                 'aggregate': 'mean'},
                 {'name': 'eznas_nb201#2',
                  'batch_size': 16,
                  'needs_data': True,
-                 'needs_labels': True,
-                 'needs_grad': True,
-                 'kinds': ['C_T4_D', 'C_T4G_D'],
-                 'captures': [[16, ['C_T4_D', 'C_T4G_D']]],
+                 'needs_labels': False,
+                 'needs_grad': False,
+                 'kinds': ['K_T1_D'],
+                 'captures': [[16, ['K_T1_D']]],
                  'pattern': 'rcb',
                  'aggregate': 'sum'},
                 {'name': 'eznas_nb201#3',
                  'batch_size': 16,
                  'needs_data': True,
-                 'needs_labels': False,
-                 'needs_grad': False,
-                 'kinds': ['T4_D', 'S_T2_D'],
-                 'captures': [[1, ['T4_D']], [16, ['S_T2_D']]],
-                 'pattern': 'rcb',
-                 'aggregate': 'sum'},
-                {'name': 'eznas_nb201#4',
-                 'batch_size': 1,
-                 'needs_data': True,
                  'needs_labels': True,
                  'needs_grad': True,
-                 'kinds': ['T3G_D'],
-                 'captures': [[1, ['T3G_D']]],
+                 'kinds': ['C_T4G_D'],
+                 'captures': [[16, ['C_T4G_D']]],
+                 'pattern': 'rcb',
+                 'aggregate': 'mean'},
+                {'name': 'eznas_nb201#4',
+                 'batch_size': 16,
+                 'needs_data': True,
+                 'needs_labels': False,
+                 'needs_grad': False,
+                 'kinds': ['S_T2_D'],
+                 'captures': [[16, ['S_T2_D']]],
                  'pattern': 'rcb',
                  'aggregate': 'sum'}],
  'terms': ['params']}
@@ -774,17 +781,16 @@ def min_step_of(values: torch.Tensor) -> torch.Tensor:
     return fill(steps, torch.inf).amin(-1).where(count(values) > 1, torch.nan)
 
 
+def net_mean(values: torch.Tensor) -> torch.Tensor:
+    return mean_of(values)
+
+
 def net_sum(values: torch.Tensor) -> torch.Tensor:
     return fill(values, 0.0).sum(-1)
 
 
-def net_std(values: torch.Tensor) -> torch.Tensor:
-    mean = (fill(values, 0.0).sum(-1) / count(values)).unsqueeze(-1)
-    return (fill(values - mean, 0.0) ** 2).sum(-1).div(count(values)).sqrt()
-
-
-def op_add(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return lift(x, y) + lift(y, x)
+def op_abs(x: torch.Tensor) -> torch.Tensor:
+    return x.abs()
 
 
 def op_corr_channel(x: torch.Tensor) -> torch.Tensor:
@@ -803,6 +809,12 @@ def op_eff_rank(x: torch.Tensor) -> torch.Tensor:
     return spectral_entropy(x).exp().to(x.dtype)
 
 
+def op_eig_entropy(x: torch.Tensor) -> torch.Tensor:
+    """Entropy of the normalised spectrum |l_i| / sum |l|: AZ-NAS's expressivity of a
+    feature covariance (how evenly the directions are used)."""
+    return spectral_entropy(x).to(x.dtype)
+
+
 def op_eig_min(x: torch.Tensor) -> torch.Tensor:
     """Smallest eigenvalue (MeCo reads it from a correlation matrix)."""
     return spectrum(x)[:, 0].to(x.dtype)
@@ -812,74 +824,36 @@ def op_l2(x: torch.Tensor) -> torch.Tensor:
     return flat(x).norm(dim=1)
 
 
-def op_l2normalise(x: torch.Tensor) -> torch.Tensor:
-    return safe_div(x, lift(flat(x).norm(dim=1), x))
+def op_mean(x: torch.Tensor) -> torch.Tensor:
+    return flat(x).mean(1)
 
 
-def op_log(x: torch.Tensor) -> torch.Tensor:
-    return (x.abs() + EPS).log()
-
-
-def op_mul(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return lift(x, y) * lift(y, x)
-
-
-def op_pearson(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    a, b = flat(x), flat(y)
-    a = a - a.mean(1, keepdim=True)
-    b = b - b.mean(1, keepdim=True)
-    return safe_div((a * b).sum(1), a.norm(dim=1) * b.norm(dim=1))
-
-
-def op_sigmoid(x: torch.Tensor) -> torch.Tensor:
-    return torch.sigmoid(x)
-
-
-def op_sign(x: torch.Tensor) -> torch.Tensor:
-    return torch.sign(x)
-
-
-def op_square(x: torch.Tensor) -> torch.Tensor:
-    return x * x
-
-
-def op_standardise(x: torch.Tensor) -> torch.Tensor:
-    f = flat(x)
-    mean = f.mean(1)
-    std = f.std(1, correction=0)
-    return safe_div(x - lift(mean, x), lift(std, x))
-
-
-def op_std(x: torch.Tensor) -> torch.Tensor:
-    return flat(x).std(1, correction=0)
-
-
-def op_tanh(x: torch.Tensor) -> torch.Tensor:
-    return torch.tanh(x)
+def op_sqrt(x: torch.Tensor) -> torch.Tensor:
+    return x.abs().sqrt()
 
 
 def program_0(t: dict) -> torch.Tensor:
-    return op_add(op_eig_min(op_corr_channel(t["T2_D"])), op_add(op_eig_min(op_corr_channel(t["T4_D"])), op_eig_min(op_corr_channel(t["T4_D"]))))
+    return op_eff_rank(t["C_T2_D"])
 
 
 def program_1(t: dict) -> torch.Tensor:
-    return op_eff_rank(op_l2normalise(t["C_T2_D"]))
+    return op_sqrt(op_eig_min(t["C_T5_D"]))
 
 
 def program_2(t: dict) -> torch.Tensor:
-    return op_pearson(t["C_T4G_D"], t["C_T4_D"])
+    return op_abs(op_mean(op_eig_min(t["K_T1_D"])))
 
 
 def program_3(t: dict) -> torch.Tensor:
-    return op_mul(op_std(op_square(op_sigmoid(t["S_T2_D"]))), op_tanh(op_log(op_standardise(t["T4_D"]))))
+    return op_eff_rank(t["C_T4G_D"])
 
 
 def program_4(t: dict) -> torch.Tensor:
-    return op_sign(t["T3G_D"])
+    return op_eig_entropy(op_corr_channel(op_corr_channel(t["S_T2_D"])))
 
 
 PROGRAMS = [program_0, program_1, program_2, program_3, program_4]
-NETWORK_OPS = [net_sum, net_std, net_sum, net_sum, net_sum]
+NETWORK_OPS = [net_mean, net_mean, net_sum, net_mean, net_sum]
 SHARED_PLAN = [
     [size, sorted({k for c in PROXY_INFO["components"] for s, kinds in c["captures"]
                    if s == size for k in kinds})]
