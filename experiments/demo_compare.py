@@ -18,7 +18,7 @@ import numpy as np
 
 from eznas import Run, open_benchmark
 from eznas.correlation import run_correlation
-from eznas.demo import DemoConfig, split_networks
+from eznas.demo import DemoConfig, outside_selection, split_networks
 
 
 def main() -> None:
@@ -33,9 +33,7 @@ def main() -> None:
     taus: dict[str, list[float]] = {"v2": [], "eznas": []}
     for seed in args.seed:
         _, held = split_networks(len(bench.table), config.task, config.holdout, seed)
-        v2 = Run.open(args.runs / f"demo-v2-s{seed}" / "evolve")
-        chosen = {int(i) for rows in v2.selection["networks"].values() for i in rows}
-        held = [i for i in held if i not in chosen]
+        held = outside_selection(held, Run.open(args.runs / f"demo-v2-s{seed}" / "evolve"))
         files = {e: str(args.runs / f"demo-{e}-s{seed}" / "eznas_demo.py") for e in taus}
         report = run_correlation(
             bench, dataset, list(files.values()), seed=seed, indices=held, progress=False

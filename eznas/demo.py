@@ -15,10 +15,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from eznas.benchmark.benchmarks import DEFAULT_SHIPPED, Benchmark, open_benchmark
+
+if TYPE_CHECKING:
+    from eznas.gp.run import Run
 
 DEMO_PROXIES = (
     "params", "flops", "naswot", "synflow", "logsynflow", "snip", "grad_norm", "jacob_cov",
@@ -163,6 +167,13 @@ def split_networks(n_table: int, task: int, holdout: int, seed: int) -> tuple[li
     return task_rows, held
 
 
+def outside_selection(held: list[int], run: Run) -> list[int]:
+    """``held`` minus the run's selection networks: they chose the export, so a comparison
+    that includes them flatters it."""
+    chosen = {int(i) for rows in run.selection["networks"].values() for i in rows}
+    return [i for i in held if i not in chosen]
+
+
 def run_demo(config: DemoConfig | None = None, verbose: bool = True) -> DemoSummary:
     """Collect, evolve, export, compare and search; returns (and saves) the summary."""
     from eznas.correlation import run_correlation
@@ -220,9 +231,8 @@ def run_demo(config: DemoConfig | None = None, verbose: bool = True) -> DemoSumm
             verbose=verbose,
             data_dir=config.data_dir,
         )
-    if how.select == "selection":  # the comparison leaves out the networks that chose
-        chosen_on = {int(i) for rows in evolved.selection["networks"].values() for i in rows}
-        held = [i for i in held if i not in chosen_on]
+    if how.select == "selection":
+        held = outside_selection(held, evolved)
 
     with _stage(stages, "export the best program", verbose):
         program = evolved.choose(how.select)[0]
