@@ -392,6 +392,8 @@ EVOLVE_HELP = {
     "aggregate": "network op of every program: {net_ops}",
     "over_pairs": "how a draw's per-pair Kendall taus become fitness: {over_pairs} (min: EZNAS's)",
     "tournsize": "1 = Algorithm 1 literally",
+    "elite": "best individuals carried unchanged into each next generation (re-scored on its "
+    "draw) in place of as many random newcomers; 0 = Algorithm 1",
     "needs_values": "reject programs whose scores ignore tensor values (pure shape counters)",
     "jobs": "threads evaluating fitness (they share the statistics)",
     "scheduler": "dask scheduler tcp://host:port",

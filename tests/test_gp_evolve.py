@@ -40,17 +40,8 @@ def caches(tmp_path_factory):
 
 
 def config(caches, generations=3, **options) -> EvolveConfig:
-    return EvolveConfig(
-        caches=caches,
-        population=8,
-        generations=generations,
-        seed=5,
-        per_pair=5,
-        n_task=6,
-        validation=2,
-        hall_of_fame=4,
-        **options,
-    )
+    settings = dict(population=8, seed=5, per_pair=5, n_task=6, validation=2, hall_of_fame=4)
+    return EvolveConfig(caches=caches, generations=generations, **{**settings, **options})
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +99,18 @@ def test_same_seed_same_run_and_resume_equals_uninterrupted(caches, reference, t
     np.testing.assert_array_equal(resumed.fitness, reference.fitness)
     assert resumed.hall_of_fame == reference.hall_of_fame
     assert [e["best"] for e in resumed.log()] == [e["best"] for e in reference.log()]
+
+
+def test_elite_keeps_the_best_when_every_task_network_is_drawn(caches, tmp_path):
+    """per_pair = n_task: the fitness does not change between draws, so with elitism the
+    population's best never falls and the best program found stays in the population."""
+    settings = dict(per_pair=6, seed=2, over_pairs="mean")  # elite=0 here falls 0.8 -> 0.47
+    run = evolve(config(caches, elite=2, **settings), tmp_path / "run", verbose=False)
+    best = [e["best"] for e in run.log()]
+    assert best == sorted(best) and len(best) == 4
+    assert max(run.fitness) == run.hall_of_fame[0][1]  # the best ever is still alive
+    with pytest.raises(ValueError, match="elite must be in 0..4"):
+        config(caches, elite=5)
 
 
 def test_sigterm_saves_and_resume_finishes(caches, reference, tmp_path):

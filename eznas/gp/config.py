@@ -41,6 +41,7 @@ class EvolveConfig:
     init_max: int = 4
     validation: int = 2  # networks per pair for the finiteness check (+ cover of all shapes)
     hall_of_fame: int = 10
+    elite: int = 0  # best individuals kept unchanged each generation, in place of newcomers
     needs_values: bool = False  # reject programs blind to tensor values (shape counters)
     components: int = 1  # most block programs per individual; > 1 combines them by log-rank
     net_ops: list[str] = field(default_factory=list)  # network ops to evolve; [] = aggregate
@@ -70,6 +71,9 @@ class EvolveConfig:
             raise ValueError(f"validation_split must be in [0, 1), got {self.validation_split}")
         if self.select_networks < 0:
             raise ValueError(f"select_networks must be >= 0, got {self.select_networks}")
+        if not 0 <= self.elite <= self.population // 2:
+            half = self.population // 2
+            raise ValueError(f"elite must be in 0..{half} (half the population), got {self.elite}")
         if not 1 <= self.components <= 8:
             raise ValueError(f"components must be in 1..8, got {self.components}")
         for op in self.net_ops:

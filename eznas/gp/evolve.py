@@ -5,7 +5,10 @@ subtrees keeping the first child, mutation replacing a random subtree by a rando
 reproduction), plus floor(n/2) fresh random valid programs for diversity; the fitness of the
 whole population is recomputed on a new task draw. Algorithm 1 as printed has no
 selection step, so ``varOr`` gets a tournament-selected copy of the population
-(``tournsize=1`` reproduces Algorithm 1 literally). Trees are limited to height 10.
+(``tournsize=1`` reproduces Algorithm 1 literally). Algorithm 1 has no elitism either: a
+generation's best can vanish, which wastes a fitness that does not change between draws
+(``per_pair`` = every task network); ``elite`` = k carries the k best over unchanged, in
+place of k random newcomers. Trees are limited to height 10.
 
 All randomness comes from Python's ``random`` (which DEAP uses), seeded once and saved in
 every checkpoint, so a resumed run continues exactly as an uninterrupted one. Fitness runs
@@ -433,7 +436,8 @@ def evolve(
         while generation < config.generations:
             started = time.perf_counter()
             n2 = config.population // 2
-            children = evolver.offspring(population) + evolver.random_valid(n2)
+            kept = [evolver.toolbox.clone(i) for i in tools.selBest(population, config.elite)]
+            children = evolver.offspring(population) + evolver.random_valid(n2 - len(kept)) + kept
             info = evolver.evaluate(children, random)
             hof.update(children)
             took = time.perf_counter() - started
