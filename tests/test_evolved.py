@@ -21,13 +21,13 @@ def test_eznas_nb201_ships_with_its_record():
     record = path.with_suffix(".md").read_text()
     assert "eznas evolve" in record and "held-out" in record
     assert "import eznas" not in path.read_text()  # a plain torch file, as exported
-    # five components and the parameter count rank-combined over the networks compared: a
+    # three components and the parameter count rank-combined over the networks compared: a
     # combo of the file's parts and the library's params
     assert is_combo("eznas_nb201")
     combo = get_proxy("eznas_nb201")
     assert combo.aggregator == "logrank" and combo.name.startswith("file:eznas_nb201@")
     parts = [c.rsplit("#", 1)[-1] for c in combo.components]
-    assert parts == ["0", "1", "2", "3", "4", "params"]
+    assert parts == ["0", "1", "2", "params"]
 
 
 def test_eznas_nb201_correlates_and_searches_by_name(tmp_path):
@@ -79,8 +79,8 @@ def test_with_several_inits_one_model_per_init_serves_every_component(monkeypatc
     )
     arch = scorer.space.sample(np.random.default_rng(1))
     shared = [scorer(arch, p) for p in parts]
-    # one model per init for the five components, and params's own (no data: one init);
-    # component by component it would be 5 x 3 + 1
+    # one model per init for the three components, and params's own (no data: one init);
+    # component by component it would be 3 x 3 + 1
     assert builds == [arch] * 4 and not scorer._pending
     alone = Scorer("nb201", DATASET, seed=3, cache=None, inits=3)
     assert shared == [alone(arch, replace(p, shares_model="")) for p in parts]

@@ -1,29 +1,27 @@
 """EZNAS proxy 'eznas_nb201', exported by eznas (standalone: needs only torch).
 
-Individual: mean:eff_rank(C_T2_D) ; mean:sqrt(eig_min(C_T5_D)) ; sum:abs(mean(eig_min(K_T1_D))) ; mean:eff_rank(C_T4G_D) ; sum:eig_entropy(corr_channel(corr_channel(S_T2_D))) ; @params
+Individual: stage_mean:eff_rank(C_T4G_D) ; std:l1(square(T2_D)) ; stage_mean:add(eig_min(corr_channel(T2_D)), eig_min(corr_channel(T2_D))) ; @params
 
 Components, per RCB block (sympy):
-  0: mean over blocks of l2(eff_rank(C_T2_D))
-  1: mean over blocks of l2(sqrt(Abs(eig_min(C_T5_D))))
-  2: sum over blocks of l2(Abs(mean(eig_min(K_T1_D))))
-  3: mean over blocks of l2(eff_rank(C_T4G_D))
-  4: sum over blocks of l2(eig_entropy(corr_channel(corr_channel(S_T2_D))))
+  0: stage_mean over blocks of l2(eff_rank(C_T4G_D))
+  1: std over blocks of l2(l1(T2_D**2))
+  2: stage_mean over blocks of l2(2*eig_min(corr_channel(T2_D)))
 
 The proxy ranks the networks compared by each component and by each network term
 (params: library proxies) and sums log(rank / n)
 (AZ-NAS's aggregation): eznas does that wherever the file is given as a proxy.
 
-Run runs/dmean3b-s1 (selected: 'selection', fitness 0.7513393748333973); config:
-{"caches": ["caches/nb201-cifar10-rcb-b1-s1-k3d633398.h5+caches/nb201-cifar10-rcb-b16-
-s1-sum-k2d96bfd6.h5", "caches/nb201-cifar100-rcb-b1-s1-k3d633398.h5+caches/nb201-
-cifar100-rcb-b16-s1-sum-k2d96bfd6.h5", "caches/nb201-ImageNet16-120-rcb-b1-s1-
-k3d633398.h5+caches/nb201-ImageNet16-120-rcb-b16-s1-sum-k2d96bfd6.h5"], "population":
-100, "generations": 30, "seed": 1, "s": 4, "per_pair": 20, "n_task": 80, "to_scalar":
+Run runs/dmean6-s0 (selected: 'selection', fitness 0.8209329669105978); config:
+{"caches": ["caches/nb201-cifar10-rcb-b1-s0-k3d633398.h5+caches/nb201-cifar10-rcb-b16-
+s0-sum-k2d96bfd6.h5", "caches/nb201-cifar100-rcb-b1-s0-k3d633398.h5+caches/nb201-
+cifar100-rcb-b16-s0-sum-k2d96bfd6.h5", "caches/nb201-ImageNet16-120-rcb-b1-s0-
+k3d633398.h5+caches/nb201-ImageNet16-120-rcb-b16-s0-sum-k2d96bfd6.h5"], "population":
+100, "generations": 50, "seed": 0, "s": 4, "per_pair": 80, "n_task": 80, "to_scalar":
 "l2", "aggregate": "mean", "over_pairs": "mean", "cxpb": 0.5, "mutpb": 0.3, "tournsize":
-3, "max_height": 10, "init_min": 1, "init_max": 4, "validation": 2, "hall_of_fame": 10,
-"needs_values": true, "components": 3, "net_ops": ["mean", "sum", "min_step",
-"last_first", "std", "amax", "stage_mean", "stage_min_step"], "terms": ["params"],
-"validation_split": 0.0, "select_networks": 100, "start":
+3, "max_height": 10, "init_min": 1, "init_max": 4, "validation": 2, "hall_of_fame": 20,
+"elite": 10, "needs_values": true, "components": 3, "net_ops": ["mean", "sum",
+"min_step", "last_first", "std", "amax", "stage_mean", "stage_min_step"], "terms":
+["params"], "validation_split": 0.0, "select_networks": 200, "start":
 ["sum:add(eig_min(corr_channel(T2_D)), add(eig_min(corr_channel(T4_D)),
 eig_min(corr_channel(T4_D))))", "sum:mul(sum(sign(sigmoid(T1_D))),
 exp(div(logdet(K_T1_D), trace(K_T1_D))))"], "kinds": ["T1_D", "T2_D", "T4_D", "T3",
@@ -663,48 +661,30 @@ PROXY_INFO = {'name': 'eznas_nb201',
  'components': [{'name': 'eznas_nb201#0',
                  'batch_size': 16,
                  'needs_data': True,
-                 'needs_labels': False,
-                 'needs_grad': False,
-                 'kinds': ['C_T2_D'],
-                 'captures': [[16, ['C_T2_D']]],
-                 'pattern': 'rcb',
-                 'aggregate': 'mean'},
-                {'name': 'eznas_nb201#1',
-                 'batch_size': 16,
-                 'needs_data': True,
-                 'needs_labels': False,
-                 'needs_grad': False,
-                 'kinds': ['C_T5_D'],
-                 'captures': [[16, ['C_T5_D']]],
-                 'pattern': 'rcb',
-                 'aggregate': 'mean'},
-                {'name': 'eznas_nb201#2',
-                 'batch_size': 16,
-                 'needs_data': True,
-                 'needs_labels': False,
-                 'needs_grad': False,
-                 'kinds': ['K_T1_D'],
-                 'captures': [[16, ['K_T1_D']]],
-                 'pattern': 'rcb',
-                 'aggregate': 'sum'},
-                {'name': 'eznas_nb201#3',
-                 'batch_size': 16,
-                 'needs_data': True,
                  'needs_labels': True,
                  'needs_grad': True,
                  'kinds': ['C_T4G_D'],
                  'captures': [[16, ['C_T4G_D']]],
                  'pattern': 'rcb',
-                 'aggregate': 'mean'},
-                {'name': 'eznas_nb201#4',
-                 'batch_size': 16,
+                 'aggregate': 'stage_mean'},
+                {'name': 'eznas_nb201#1',
+                 'batch_size': 1,
                  'needs_data': True,
                  'needs_labels': False,
                  'needs_grad': False,
-                 'kinds': ['S_T2_D'],
-                 'captures': [[16, ['S_T2_D']]],
+                 'kinds': ['T2_D'],
+                 'captures': [[1, ['T2_D']]],
                  'pattern': 'rcb',
-                 'aggregate': 'sum'}],
+                 'aggregate': 'std'},
+                {'name': 'eznas_nb201#2',
+                 'batch_size': 1,
+                 'needs_data': True,
+                 'needs_labels': False,
+                 'needs_grad': False,
+                 'kinds': ['T2_D'],
+                 'captures': [[1, ['T2_D']]],
+                 'pattern': 'rcb',
+                 'aggregate': 'stage_mean'}],
  'terms': ['params']}
 
 EPS = 1e-12
@@ -781,16 +761,19 @@ def min_step_of(values: torch.Tensor) -> torch.Tensor:
     return fill(steps, torch.inf).amin(-1).where(count(values) > 1, torch.nan)
 
 
-def net_mean(values: torch.Tensor) -> torch.Tensor:
-    return mean_of(values)
+def net_stage_mean(values: torch.Tensor) -> torch.Tensor:
+    """Mean over stages (``drop_repeats``): AZ-NAS's expressivity over its features is a
+    sum over a fixed number of stages, so a mean."""
+    return mean_of(drop_repeats(values))
 
 
-def net_sum(values: torch.Tensor) -> torch.Tensor:
-    return fill(values, 0.0).sum(-1)
+def net_std(values: torch.Tensor) -> torch.Tensor:
+    mean = (fill(values, 0.0).sum(-1) / count(values)).unsqueeze(-1)
+    return (fill(values - mean, 0.0) ** 2).sum(-1).div(count(values)).sqrt()
 
 
-def op_abs(x: torch.Tensor) -> torch.Tensor:
-    return x.abs()
+def op_add(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return lift(x, y) + lift(y, x)
 
 
 def op_corr_channel(x: torch.Tensor) -> torch.Tensor:
@@ -809,51 +792,37 @@ def op_eff_rank(x: torch.Tensor) -> torch.Tensor:
     return spectral_entropy(x).exp().to(x.dtype)
 
 
-def op_eig_entropy(x: torch.Tensor) -> torch.Tensor:
-    """Entropy of the normalised spectrum |l_i| / sum |l|: AZ-NAS's expressivity of a
-    feature covariance (how evenly the directions are used)."""
-    return spectral_entropy(x).to(x.dtype)
-
-
 def op_eig_min(x: torch.Tensor) -> torch.Tensor:
     """Smallest eigenvalue (MeCo reads it from a correlation matrix)."""
     return spectrum(x)[:, 0].to(x.dtype)
+
+
+def op_l1(x: torch.Tensor) -> torch.Tensor:
+    return flat(x).abs().sum(1)
 
 
 def op_l2(x: torch.Tensor) -> torch.Tensor:
     return flat(x).norm(dim=1)
 
 
-def op_mean(x: torch.Tensor) -> torch.Tensor:
-    return flat(x).mean(1)
-
-
-def op_sqrt(x: torch.Tensor) -> torch.Tensor:
-    return x.abs().sqrt()
+def op_square(x: torch.Tensor) -> torch.Tensor:
+    return x * x
 
 
 def program_0(t: dict) -> torch.Tensor:
-    return op_eff_rank(t["C_T2_D"])
-
-
-def program_1(t: dict) -> torch.Tensor:
-    return op_sqrt(op_eig_min(t["C_T5_D"]))
-
-
-def program_2(t: dict) -> torch.Tensor:
-    return op_abs(op_mean(op_eig_min(t["K_T1_D"])))
-
-
-def program_3(t: dict) -> torch.Tensor:
     return op_eff_rank(t["C_T4G_D"])
 
 
-def program_4(t: dict) -> torch.Tensor:
-    return op_eig_entropy(op_corr_channel(op_corr_channel(t["S_T2_D"])))
+def program_1(t: dict) -> torch.Tensor:
+    return op_l1(op_square(t["T2_D"]))
 
 
-PROGRAMS = [program_0, program_1, program_2, program_3, program_4]
-NETWORK_OPS = [net_mean, net_mean, net_sum, net_mean, net_sum]
+def program_2(t: dict) -> torch.Tensor:
+    return op_add(op_eig_min(op_corr_channel(t["T2_D"])), op_eig_min(op_corr_channel(t["T2_D"])))
+
+
+PROGRAMS = [program_0, program_1, program_2]
+NETWORK_OPS = [net_stage_mean, net_std, net_stage_mean]
 SHARED_PLAN = [
     [size, sorted({k for c in PROXY_INFO["components"] for s, kinds in c["captures"]
                    if s == size for k in kinds})]
