@@ -101,11 +101,19 @@ def test_same_seed_same_run_and_resume_equals_uninterrupted(caches, reference, t
     assert [e["best"] for e in resumed.log()] == [e["best"] for e in reference.log()]
 
 
-def test_elite_keeps_the_best_when_every_task_network_is_drawn(caches, tmp_path):
+def test_elite_keeps_the_best_when_every_task_network_is_drawn(caches, tmp_path, monkeypatch):
     """per_pair = n_task: the fitness does not change between draws, so with elitism the
-    population's best never falls and the best program found stays in the population."""
+    population's best never falls and the best program found stays in the population; and
+    a program carried over (elite or reproduced copy) is not scored again."""
+    scored = []
+    fitness = Evolver._fitness
+    monkeypatch.setattr(
+        Evolver, "_fitness", lambda self, sample, texts: scored.append(texts) or fitness(
+            self, sample, texts)
+    )  # fmt: skip
     settings = dict(per_pair=6, seed=2, over_pairs="mean")  # elite=0 here falls 0.8 -> 0.47
     run = evolve(config(caches, elite=2, **settings), tmp_path / "run", verbose=False)
+    assert all(not set(a) & set(b) for a, b in zip(scored, scored[1:], strict=False))
     best = [e["best"] for e in run.log()]
     assert best == sorted(best) and len(best) == 4
     assert max(run.fitness) == run.hall_of_fame[0][1]  # the best ever is still alive

@@ -97,6 +97,7 @@ class Evolver:
             [_noise_like(b, config.seed) for b in self.checks] if config.needs_values else []
         )
         self._valid: dict[str, bool] = {}
+        self._last: tuple[list, dict[str, float]] = ([], {})  # previous draw and its fitness
         tb = base.Toolbox()
         tb.register(
             "expr", gp.genHalfAndHalf, pset=self.pset, min_=config.init_min, max_=config.init_max
@@ -256,7 +257,14 @@ class Evolver:
             for p, picked in draw(rng, sizes, self.config.s, self.config.per_pair)
         ]
         texts = sorted({str(ind) for ind in population})
-        values = dict(zip(texts, self._fitness(sample, texts), strict=True))
+        # a draw equal to the last one (per_pair = every task network) gives carried-over
+        # programs (elites, reproduced copies) the fitness they had: score only new texts
+        known = self._last[1] if sample == self._last[0] else {}
+        new = [t for t in texts if t not in known]
+        values = {t: known[t] for t in texts if t in known}
+        if new:
+            values.update(zip(new, self._fitness(sample, new), strict=True))
+        self._last = (sample, values)
         for ind in population:
             f = values[str(ind)]
             ind.fitness.values = (f if np.isfinite(f) else -np.inf,)
