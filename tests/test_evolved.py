@@ -21,13 +21,13 @@ def test_eznas_nb201_ships_with_its_record():
     record = path.with_suffix(".md").read_text()
     assert "eznas evolve" in record and "held-out" in record
     assert "import eznas" not in path.read_text()  # a plain torch file, as exported
-    # three components and the parameter count rank-combined over the networks compared: a
+    # four components and the parameter count rank-combined over the networks compared: a
     # combo of the file's parts and the library's params
     assert is_combo("eznas_nb201")
     combo = get_proxy("eznas_nb201")
     assert combo.aggregator == "logrank" and combo.name.startswith("file:eznas_nb201@")
     parts = [c.rsplit("#", 1)[-1] for c in combo.components]
-    assert parts == ["0", "1", "2", "params"]
+    assert parts == ["0", "1", "2", "3", "params"]
 
 
 def test_eznas_nb201_correlates_and_searches_by_name(tmp_path):

@@ -1,28 +1,29 @@
 """EZNAS proxy 'eznas_nb201', exported by eznas (standalone: needs only torch).
 
-Individual: stage_mean:eff_rank(C_T4G_D) ; std:l1(square(T2_D)) ; stage_mean:add(eig_min(corr_channel(T2_D)), eig_min(corr_channel(T2_D))) ; @params
+Individual: last_first:eff_rank(C_T5_D) ; stage_mean:add(eig_min(corr_channel(T2_D)), add(eig_min(corr_channel(C_T5_D)), eig_min(corr_channel(C_T4G_D)))) ; std:reciprocal(C_T4G_D) ; mean:add(eig_min(corr_channel(T2_D)), add(eig_min(C_T4G_D), eig_min(corr_channel(C_T4G_D)))) ; @params
 
 Components, per RCB block (sympy):
-  0: stage_mean over blocks of l2(eff_rank(C_T4G_D))
-  1: std over blocks of l2(l1(T2_D**2))
-  2: stage_mean over blocks of l2(2*eig_min(corr_channel(T2_D)))
+  0: last_first over blocks of l2(eff_rank(C_T5_D))
+  1: stage_mean over blocks of l2(eig_min(corr_channel(C_T4G_D)) + eig_min(corr_channel(C_T5_D)) + eig_min(corr_channel(T2_D)))
+  2: std over blocks of l2(1/C_T4G_D)
+  3: mean over blocks of l2(eig_min(C_T4G_D) + eig_min(corr_channel(C_T4G_D)) + eig_min(corr_channel(T2_D)))
 
 The proxy ranks the networks compared by each component and by each network term
 (params: library proxies) and sums log(rank / n)
 (AZ-NAS's aggregation): eznas does that wherever the file is given as a proxy.
 
-Run runs/dmean6-s0 (selected: 'selection', fitness 0.8209329669105978); config:
-{"caches": ["caches/nb201-cifar10-rcb-b1-s0-k3d633398.h5+caches/nb201-cifar10-rcb-b16-
-s0-sum-k2d96bfd6.h5", "caches/nb201-cifar100-rcb-b1-s0-k3d633398.h5+caches/nb201-
-cifar100-rcb-b16-s0-sum-k2d96bfd6.h5", "caches/nb201-ImageNet16-120-rcb-b1-s0-
-k3d633398.h5+caches/nb201-ImageNet16-120-rcb-b16-s0-sum-k2d96bfd6.h5"], "population":
-100, "generations": 50, "seed": 0, "s": 4, "per_pair": 80, "n_task": 80, "to_scalar":
-"l2", "aggregate": "mean", "over_pairs": "mean", "cxpb": 0.5, "mutpb": 0.3, "tournsize":
-3, "max_height": 10, "init_min": 1, "init_max": 4, "validation": 2, "hall_of_fame": 20,
-"elite": 10, "needs_values": true, "components": 3, "net_ops": ["mean", "sum",
-"min_step", "last_first", "std", "amax", "stage_mean", "stage_min_step"], "terms":
-["params"], "validation_split": 0.0, "select_networks": 200, "start":
-["sum:add(eig_min(corr_channel(T2_D)), add(eig_min(corr_channel(T4_D)),
+Run runs/dmean7-s2 (selected: 'selection', fitness 0.7666677442886902); config:
+{"caches": ["caches160/nb201-cifar10-rcb-b1-s2-k3d633398.h5+caches160/nb201-cifar10-rcb-
+b16-s2-sum-k2d96bfd6.h5", "caches160/nb201-cifar100-rcb-b1-s2-
+k3d633398.h5+caches160/nb201-cifar100-rcb-b16-s2-sum-k2d96bfd6.h5", "caches160/nb201-
+ImageNet16-120-rcb-b1-s2-k3d633398.h5+caches160/nb201-ImageNet16-120-rcb-b16-s2-sum-
+k2d96bfd6.h5"], "population": 100, "generations": 30, "seed": 2, "s": 4, "per_pair":
+160, "n_task": 160, "to_scalar": "l2", "aggregate": "mean", "over_pairs": "mean",
+"cxpb": 0.5, "mutpb": 0.3, "tournsize": 3, "max_height": 10, "init_min": 1, "init_max":
+4, "validation": 2, "hall_of_fame": 20, "elite": 10, "needs_values": true, "components":
+3, "net_ops": ["mean", "sum", "min_step", "last_first", "std", "amax", "stage_mean",
+"stage_min_step"], "terms": ["params"], "validation_split": 0.0, "select_networks": 200,
+"start": ["sum:add(eig_min(corr_channel(T2_D)), add(eig_min(corr_channel(T4_D)),
 eig_min(corr_channel(T4_D))))", "sum:mul(sum(sign(sigmoid(T1_D))),
 exp(div(logdet(K_T1_D), trace(K_T1_D))))"], "kinds": ["T1_D", "T2_D", "T4_D", "T3",
 "T1G_D", "T2G_D", "T3G_D", "T4G_D", "C_T1_D", "C_T2_D", "C_T4_D", "C_T4G_D", "S_T2_D",
@@ -661,30 +662,39 @@ PROXY_INFO = {'name': 'eznas_nb201',
  'components': [{'name': 'eznas_nb201#0',
                  'batch_size': 16,
                  'needs_data': True,
+                 'needs_labels': False,
+                 'needs_grad': False,
+                 'kinds': ['C_T5_D'],
+                 'captures': [[16, ['C_T5_D']]],
+                 'pattern': 'rcb',
+                 'aggregate': 'last_first'},
+                {'name': 'eznas_nb201#1',
+                 'batch_size': 16,
+                 'needs_data': True,
+                 'needs_labels': True,
+                 'needs_grad': True,
+                 'kinds': ['T2_D', 'C_T4G_D', 'C_T5_D'],
+                 'captures': [[1, ['T2_D']], [16, ['C_T4G_D', 'C_T5_D']]],
+                 'pattern': 'rcb',
+                 'aggregate': 'stage_mean'},
+                {'name': 'eznas_nb201#2',
+                 'batch_size': 16,
+                 'needs_data': True,
                  'needs_labels': True,
                  'needs_grad': True,
                  'kinds': ['C_T4G_D'],
                  'captures': [[16, ['C_T4G_D']]],
                  'pattern': 'rcb',
-                 'aggregate': 'stage_mean'},
-                {'name': 'eznas_nb201#1',
-                 'batch_size': 1,
-                 'needs_data': True,
-                 'needs_labels': False,
-                 'needs_grad': False,
-                 'kinds': ['T2_D'],
-                 'captures': [[1, ['T2_D']]],
-                 'pattern': 'rcb',
                  'aggregate': 'std'},
-                {'name': 'eznas_nb201#2',
-                 'batch_size': 1,
+                {'name': 'eznas_nb201#3',
+                 'batch_size': 16,
                  'needs_data': True,
-                 'needs_labels': False,
-                 'needs_grad': False,
-                 'kinds': ['T2_D'],
-                 'captures': [[1, ['T2_D']]],
+                 'needs_labels': True,
+                 'needs_grad': True,
+                 'kinds': ['T2_D', 'C_T4G_D'],
+                 'captures': [[1, ['T2_D']], [16, ['C_T4G_D']]],
                  'pattern': 'rcb',
-                 'aggregate': 'stage_mean'}],
+                 'aggregate': 'mean'}],
  'terms': ['params']}
 
 EPS = 1e-12
@@ -761,6 +771,13 @@ def min_step_of(values: torch.Tensor) -> torch.Tensor:
     return fill(steps, torch.inf).amin(-1).where(count(values) > 1, torch.nan)
 
 
+def net_last_first(values: torch.Tensor) -> torch.Tensor:
+    """Last block's value over the first's (0 where the first is 0)."""
+    first, last = first_and_last(values)
+    ok = first.abs() > 1e-12
+    return torch.where(ok, last / torch.where(ok, first, torch.ones_like(first)), 0.0)
+
+
 def net_stage_mean(values: torch.Tensor) -> torch.Tensor:
     """Mean over stages (``drop_repeats``): AZ-NAS's expressivity over its features is a
     sum over a fixed number of stages, so a mean."""
@@ -770,6 +787,10 @@ def net_stage_mean(values: torch.Tensor) -> torch.Tensor:
 def net_std(values: torch.Tensor) -> torch.Tensor:
     mean = (fill(values, 0.0).sum(-1) / count(values)).unsqueeze(-1)
     return (fill(values - mean, 0.0) ** 2).sum(-1).div(count(values)).sqrt()
+
+
+def net_mean(values: torch.Tensor) -> torch.Tensor:
+    return mean_of(values)
 
 
 def op_add(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -797,32 +818,32 @@ def op_eig_min(x: torch.Tensor) -> torch.Tensor:
     return spectrum(x)[:, 0].to(x.dtype)
 
 
-def op_l1(x: torch.Tensor) -> torch.Tensor:
-    return flat(x).abs().sum(1)
-
-
 def op_l2(x: torch.Tensor) -> torch.Tensor:
     return flat(x).norm(dim=1)
 
 
-def op_square(x: torch.Tensor) -> torch.Tensor:
-    return x * x
+def op_reciprocal(x: torch.Tensor) -> torch.Tensor:
+    return safe_div(torch.ones_like(x), x)
 
 
 def program_0(t: dict) -> torch.Tensor:
-    return op_eff_rank(t["C_T4G_D"])
+    return op_eff_rank(t["C_T5_D"])
 
 
 def program_1(t: dict) -> torch.Tensor:
-    return op_l1(op_square(t["T2_D"]))
+    return op_add(op_eig_min(op_corr_channel(t["T2_D"])), op_add(op_eig_min(op_corr_channel(t["C_T5_D"])), op_eig_min(op_corr_channel(t["C_T4G_D"]))))
 
 
 def program_2(t: dict) -> torch.Tensor:
-    return op_add(op_eig_min(op_corr_channel(t["T2_D"])), op_eig_min(op_corr_channel(t["T2_D"])))
+    return op_reciprocal(t["C_T4G_D"])
 
 
-PROGRAMS = [program_0, program_1, program_2]
-NETWORK_OPS = [net_stage_mean, net_std, net_stage_mean]
+def program_3(t: dict) -> torch.Tensor:
+    return op_add(op_eig_min(op_corr_channel(t["T2_D"])), op_add(op_eig_min(t["C_T4G_D"]), op_eig_min(op_corr_channel(t["C_T4G_D"]))))
+
+
+PROGRAMS = [program_0, program_1, program_2, program_3]
+NETWORK_OPS = [net_last_first, net_stage_mean, net_std, net_mean]
 SHARED_PLAN = [
     [size, sorted({k for c in PROXY_INFO["components"] for s, kinds in c["captures"]
                    if s == size for k in kinds})]
