@@ -79,8 +79,8 @@ def test_with_several_inits_one_model_per_init_serves_every_component(monkeypatc
     )
     arch = scorer.space.sample(np.random.default_rng(1))
     shared = [scorer(arch, p) for p in parts]
-    # one model per init for the three components, and params's own (no data: one init);
-    # component by component it would be 3 x 3 + 1
+    # one model per init for the four components, and params's own (no data: one init);
+    # component by component it would be 4 x 3 + 1
     assert builds == [arch] * 4 and not scorer._pending
     alone = Scorer("nb201", DATASET, seed=3, cache=None, inits=3)
     assert shared == [alone(arch, replace(p, shares_model="")) for p in parts]
