@@ -394,6 +394,9 @@ EVOLVE_HELP = {
     "tournsize": "1 = Algorithm 1 literally",
     "elite": "best individuals carried unchanged into each next generation (re-scored on its "
     "draw) in place of as many random newcomers; 0 = Algorithm 1",
+    "parents": "parent selection: {parents} (lexicase: DEAP's automatic epsilon-lexicase over "
+    "the taus on --cases chunks of each pair's networks, keeps specialists as parents)",
+    "cases": "--parents lexicase: network chunks per drawn pair, each chunk's tau one case",
     "needs_values": "reject programs whose scores ignore tensor values (pure shape counters)",
     "jobs": "threads evaluating fitness (they share the statistics)",
     "scheduler": "dask scheduler tcp://host:port",
@@ -416,7 +419,7 @@ EVOLVE_HELP = {
 @command("evolve", "evolve zero-cost proxies (EZNAS) on statistics caches, or resume a run")
 def evolve_options(parser: argparse.ArgumentParser) -> None:
     from eznas.gp.anchors import ANCHORS
-    from eznas.gp.config import EvolveConfig
+    from eznas.gp.config import PARENTS, EvolveConfig
     from eznas.gp.fitness import OVER_PAIRS
     from eznas.gp.program import AGGREGATIONS, TO_SCALAR
 
@@ -428,6 +431,7 @@ def evolve_options(parser: argparse.ArgumentParser) -> None:
         "net_ops": AGGREGATIONS,
         "anchors": ANCHORS,
         "over_pairs": OVER_PAIRS,
+        "parents": PARENTS,
     }
     filled = {
         k: v.format(**{n: ", ".join(r) for n, r in names.items()}) for k, v in EVOLVE_HELP.items()

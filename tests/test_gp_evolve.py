@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -119,6 +120,33 @@ def test_elite_keeps_the_best_when_every_task_network_is_drawn(caches, tmp_path,
     assert max(run.fitness) == run.hall_of_fame[0][1]  # the best ever is still alive
     with pytest.raises(ValueError, match="elite must be in 0..4"):
         config(caches, elite=5)
+
+
+def test_lexicase_parents_keep_case_taus_and_resume_equals_uninterrupted(caches, tmp_path):
+    """--parents lexicase: every individual carries its taus on ``cases`` chunks of each
+    drawn pair (checkpointed, so a resumed run continues as an uninterrupted one), and the
+    parents come from DEAP's epsilon-lexicase: a specialist (best on one case only) is
+    picked, an individual with invalid cases (-1) is not while others are better."""
+    lexicase = dict(parents="lexicase", cases=2, elite=1, over_pairs="mean")
+    whole = evolve(config(caches, **lexicase), tmp_path / "whole", verbose=False)
+    state = ck.read_json(whole.folder / ck.CHECKPOINT)
+    assert np.shape(state["cases"]) == (8, 2 * 2)  # population x (drawn pairs x cases)
+    assert all(-1 <= c <= 1 for row in state["cases"] for c in row)
+    evolve(config(caches, generations=1, **lexicase), tmp_path / "part", verbose=False)
+    resumed = evolve(out=tmp_path / "part", resume=True, generations=3, verbose=False)
+    assert resumed.population == whole.population and resumed.hall_of_fame == whole.hall_of_fame
+    assert [e["best"] for e in resumed.log()] == [e["best"] for e in whole.log()]
+
+    evolver = Evolver(config(caches, **lexicase))
+    people = [evolver.random_tree() for _ in range(3)]
+    people[0].cases, people[1].cases, people[2].cases = (0.9, 0.0), (0.5, 0.5), (-1.0, -1.0)
+    random.seed(0)
+    picked = [str(p) for p in evolver.parents(people * 10)]
+    assert str(people[0]) in picked and str(people[2]) not in picked
+    with pytest.raises(ValueError, match="parents 'roulette'; allowed: tournament, lexicase"):
+        config(caches, parents="roulette")
+    with pytest.raises(ValueError, match=r"cases must be in 2..5 \(networks per pair\), got 1"):
+        config(caches, parents="lexicase", cases=1)
 
 
 def test_sigterm_saves_and_resume_finishes(caches, reference, tmp_path):

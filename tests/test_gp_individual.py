@@ -230,3 +230,13 @@ def test_fitness_reduces_per_pair_taus_by_min_or_mean(caches):
     )
     with pytest.raises(ValueError, match="over_pairs 'max'; allowed: min, mean"):
         EvolveConfig(caches=caches, over_pairs="max")
+    # lexicase cases: the tau on each consecutive chunk of every pair's networks, same scores
+    with_cases = pair_kendall(individuals, pairs, sample, over_pairs="mean", cases=2)
+    chunk = [
+        [kendall(s[part], pair.accuracy[part]) for pair in pairs for part in ([0, 1, 2], [3, 4, 5])
+         for s in [scores_on([ind], pair, range(6), "mean")[0]]]
+        for ind in individuals
+    ]  # fmt: skip
+    assert with_cases.shape == (3, 1 + 2 * len(pairs))
+    np.testing.assert_allclose(with_cases[:, 0], per_pair.mean(1))
+    np.testing.assert_allclose(with_cases[:, 1:], chunk)

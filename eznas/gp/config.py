@@ -10,6 +10,10 @@ from eznas.gp.program import AGGREGATIONS, TO_SCALAR
 from eznas.gp.terms import PARAMS, check_term
 from eznas.runtime import match_kinds
 
+PARENTS = ("tournament", "lexicase")
+"""How parents are picked: DEAP's tournament on fitness, or its automatic epsilon-lexicase
+over the case taus (``eznas.gp.evolve``)."""
+
 
 def start_text(name: str) -> str:
     """An individual's text, or the program of a library proxy's anchor (``meco``,
@@ -42,6 +46,8 @@ class EvolveConfig:
     validation: int = 2  # networks per pair for the finiteness check (+ cover of all shapes)
     hall_of_fame: int = 10
     elite: int = 0  # best individuals kept unchanged each generation, in place of newcomers
+    parents: str = "tournament"  # parent selection: tournament, or lexicase over case taus
+    cases: int = 8  # lexicase: network chunks per drawn pair, each chunk's tau one case
     needs_values: bool = False  # reject programs blind to tensor values (shape counters)
     components: int = 1  # most block programs per individual; > 1 combines them by log-rank
     net_ops: list[str] = field(default_factory=list)  # network ops to evolve; [] = aggregate
@@ -80,6 +86,12 @@ class EvolveConfig:
             get_net_op(op)
         for term in self.terms:
             check_term(term)
+        if self.parents not in PARENTS:
+            raise ValueError(f"parents {self.parents!r}; allowed: {', '.join(PARENTS)}")
+        if self.parents == "lexicase" and not 2 <= self.cases <= self.per_pair:
+            raise ValueError(
+                f"cases must be in 2..{self.per_pair} (networks per pair), got {self.cases}"
+            )
         if self.cxpb + self.mutpb > 1:
             raise ValueError(f"cxpb + mutpb must be <= 1, got {self.cxpb} + {self.mutpb}")
         if len(self.start) > self.population:

@@ -10,6 +10,13 @@ generation's best can vanish, which wastes a fitness that does not change betwee
 (``per_pair`` = every task network); ``elite`` = k carries the k best over unchanged, in
 place of k random newcomers. Trees are limited to height 10.
 
+``parents="lexicase"`` picks the parents by DEAP's automatic epsilon-lexicase selection
+instead of the tournament: the cases are the Kendall taus on ``cases`` consecutive chunks of
+every drawn pair's networks, so a program that ranks one dataset's or one group of networks'
+subtleties best can become a parent even when its mean tau is not the population's best.
+On NB201 one family (MeCo's smallest correlation eigenvalue summed over blocks) otherwise
+fills half the population and decides the ImageNet16-120 ranking (docs/evolution-history.md).
+
 All randomness comes from Python's ``random`` (which DEAP uses), seeded once and saved in
 every checkpoint, so a resumed run continues exactly as an uninterrupted one. Fitness runs
 in-process, with joblib (``jobs``), or on a Dask cluster (``scheduler``); workers load the
@@ -26,6 +33,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -97,7 +105,8 @@ class Evolver:
             [_noise_like(b, config.seed) for b in self.checks] if config.needs_values else []
         )
         self._valid: dict[str, bool] = {}
-        self._last: tuple[list, dict[str, float]] = ([], {})  # previous draw and its fitness
+        self._last: tuple[list, dict[str, np.ndarray]] = ([], {})  # previous draw, its values
+        self.cases = config.cases if config.parents == "lexicase" else 0
         tb = base.Toolbox()
         tb.register(
             "expr", gp.genHalfAndHalf, pset=self.pset, min_=config.init_min, max_=config.init_max
@@ -242,12 +251,24 @@ class Evolver:
         """floor(n/2) valid children of a tournament-selected copy of the population."""
         want, out = len(population) // 2, []
         while len(out) < want:
-            parents = tools.selTournament(population, len(population), self.config.tournsize)
+            parents = self.parents(population)
             children = algorithms.varOr(
                 parents, self.toolbox, want - len(out), self.config.cxpb, self.config.mutpb
             )
             out.extend(c for c in children if self.valid(c))
         return out
+
+    def parents(self, population: list) -> list:
+        """As many parents as individuals: tournament, or epsilon-lexicase over each
+        individual's case taus (an invalid case counts as tau -1, the worst)."""
+        if not self.cases:
+            return tools.selTournament(population, len(population), self.config.tournsize)
+        views = [
+            SimpleNamespace(ind=ind, fitness=SimpleNamespace(values=ind.cases, weights=weights))
+            for ind in population
+            for weights in [(1.0,) * len(ind.cases)]
+        ]
+        return [v.ind for v in tools.selAutomaticEpsilonLexicase(views, len(population))]
 
     # ------------------------------------------------------------ fitness
     def evaluate(self, population: list, rng: random.Random) -> dict:
@@ -266,8 +287,7 @@ class Evolver:
             values.update(zip(new, self._fitness(sample, new), strict=True))
         self._last = (sample, values)
         for ind in population:
-            f = values[str(ind)]
-            ind.fitness.values = (f if np.isfinite(f) else -np.inf,)
+            _set_values(ind, values[str(ind)])
         return {"pairs": [self.pairs[p].name for p, _ in sample], "programs": len(texts)}
 
     def _fitness(self, sample, texts: list[str]) -> np.ndarray:
@@ -287,7 +307,7 @@ class Evolver:
         cfg = self.config
         if cfg.jobs == 1 and not cfg.scheduler:
             return pair_kendall(
-                self.parse(texts), self.pairs, sample, cfg.to_scalar, cfg.over_pairs
+                self.parse(texts), self.pairs, sample, cfg.to_scalar, cfg.over_pairs, self.cases
             )
         from joblib import Parallel, delayed, parallel_config
 
@@ -299,13 +319,13 @@ class Evolver:
         if cfg.scheduler:
             from dask.distributed import Client
 
-            calls = (delayed(fitness_chunk)(self.spec, sample, c) for c in chunks)
+            calls = (delayed(fitness_chunk)(self.spec, sample, c, self.cases) for c in chunks)
             with Client(cfg.scheduler), parallel_config(backend="dask"):
                 parts = Parallel(n_jobs=-1)(calls)
         else:
             calls = (
                 delayed(pair_kendall)(
-                    self.parse(c), self.pairs, sample, cfg.to_scalar, cfg.over_pairs
+                    self.parse(c), self.pairs, sample, cfg.to_scalar, cfg.over_pairs, self.cases
                 )
                 for c in chunks
             )
@@ -343,10 +363,20 @@ def _validation_positions(pair, count: int) -> list[int]:
     return sorted(chosen)
 
 
-def _restore(texts: list[str], fitness: list, config: EvolveConfig, pset) -> list:
-    """DEAP individuals from their texts (trees, or components for a multi-component run)."""
+def _set_values(ind, value) -> None:
+    """Fitness (NaN: -inf, never chosen) and, given a row of ``pair_kendall`` with cases,
+    the case taus lexicase selection reads (NaN: -1, the worst tau)."""
+    row = np.atleast_1d(np.asarray(value, dtype=float))
+    ind.fitness.values = (row[0] if np.isfinite(row[0]) else -np.inf,)
+    if len(row) > 1:
+        ind.cases = tuple(np.nan_to_num(row[1:], nan=-1.0).tolist())
+
+
+def _restore(texts: list[str], fitness: list, config: EvolveConfig, pset, cases=None) -> list:
+    """DEAP individuals from their texts (trees, or components for a multi-component run),
+    with their fitness and, for lexicase runs, their case taus."""
     population = []
-    for text, f in zip(texts, fitness, strict=True):
+    for k, (text, f) in enumerate(zip(texts, fitness, strict=True)):
         if config.multi:
             parsed = parse_individual(text, config.aggregate, pset)
             trees = []
@@ -357,7 +387,7 @@ def _restore(texts: list[str], fitness: list, config: EvolveConfig, pset) -> lis
             ind = creator.EZNASComponents(trees, parsed.terms)
         else:
             ind = creator.EZNASIndividual(gp.PrimitiveTree.from_string(text, pset))
-        ind.fitness.values = (-np.inf if f is None else f,)
+        _set_values(ind, [np.nan if f is None else f, *(cases[k] if cases else [])])
         population.append(ind)
     return population
 
@@ -368,12 +398,14 @@ def _fitness_value(ind) -> float:
 
 
 def _save(folder: Path, generation: int, population: list, hof, rng_state, elapsed: float) -> None:
+    lexicase = hasattr(population[0], "cases")
     ck.write_json(
         folder / ck.CHECKPOINT,
         {
             "generation": generation,
             "population": [str(i) for i in population],
             "fitness": [ck.encode_fitness(_fitness_value(i)) for i in population],
+            **({"cases": [list(i.cases) for i in population]} if lexicase else {}),
             "hall_of_fame": [[str(i), ck.encode_fitness(_fitness_value(i))] for i in hof],
             "random_state": ck.encode_random_state(rng_state),
             "elapsed": elapsed,
@@ -415,7 +447,7 @@ def evolve(
     if resume:
         state = run.checkpoint
         generation, elapsed = state.generation, state.elapsed
-        population = _restore(state.population, state.fitness, config, evolver.pset)
+        population = _restore(state.population, state.fitness, config, evolver.pset, state.cases)
         # set the sorted lists directly: re-inserting would reorder ties
         hof.items = _restore(*zip(*state.hall_of_fame, strict=True), config, evolver.pset)
         hof.keys = [i.fitness for i in reversed(hof.items)]

@@ -230,22 +230,33 @@ def pair_kendall(
     sample: Draw,
     to_scalar: str = "mean",
     over_pairs: str = "min",
+    cases: int = 0,
 ) -> np.ndarray:
     """Fitness of each individual: Kendall tau per drawn pair, reduced by ``over_pairs``
-    (min or mean); NaN when any pair's scores are invalid."""
+    (min or mean); NaN when any pair's scores are invalid. ``cases`` > 0 returns a matrix
+    (individuals, 1 + drawn pairs x cases): the fitness, then the tau on each of ``cases``
+    consecutive chunks of every drawn pair's networks (lexicase selection's cases,
+    ``eznas.gp.evolve``), computed from the same scores."""
     taus = np.full((len(individuals), len(sample)), np.nan)
+    chunk_taus = np.full((len(individuals), len(sample), cases), np.nan)
     for j, (p, positions) in enumerate(sample):
         scores = scores_on(individuals, pairs[p], positions, to_scalar)
         acc = pairs[p].accuracy[positions]
+        chunks = np.array_split(np.arange(len(positions)), cases) if cases else []
         for i, row in enumerate(scores):
             if np.isfinite(row).all():
                 taus[i, j] = kendall(row, acc)
+                for c, chunk in enumerate(chunks):
+                    chunk_taus[i, j, c] = kendall(row[chunk], acc[chunk])
     out = OVER_PAIRS[over_pairs](taus, axis=1)
     out[np.isnan(taus).any(1)] = np.nan
-    return out
+    if not cases:
+        return out
+    return np.column_stack([out, chunk_taus.reshape(len(individuals), -1)])
 
 
-def fitness_chunk(spec: TaskSpec, sample: Draw, texts: Sequence[str]) -> np.ndarray:
+def fitness_chunk(spec: TaskSpec, sample: Draw, texts: Sequence[str], cases: int = 0) -> np.ndarray:
     """Worker entry point: fitness of individuals given as texts (picklable, small)."""
     individuals = parse_individuals(texts, spec.aggregate)
-    return pair_kendall(individuals, load_task(spec), sample, spec.to_scalar, spec.over_pairs)
+    pairs = load_task(spec)
+    return pair_kendall(individuals, pairs, sample, spec.to_scalar, spec.over_pairs, cases)

@@ -46,6 +46,7 @@ class Checkpoint:
     hall_of_fame: list[list]
     random_state: list
     elapsed: float
+    cases: list[list[float]] | None = None  # lexicase runs: each individual's case taus
 
 
 def _fits(value: object, hint: object) -> bool:
@@ -136,6 +137,11 @@ class Run:
         if len(state.fitness) != len(state.population):
             raise BadFileError(
                 f"{path}: 'fitness' has {len(state.fitness)} values for "
+                f"{len(state.population)} programs in 'population'"
+            )
+        if state.cases is not None and len(state.cases) != len(state.population):
+            raise BadFileError(
+                f"{path}: 'cases' has {len(state.cases)} rows for "
                 f"{len(state.population)} programs in 'population'"
             )
         for i, entry in enumerate(state.hall_of_fame):
