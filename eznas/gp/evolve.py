@@ -248,7 +248,7 @@ class Evolver:
         return (ind,)
 
     def offspring(self, population: list) -> list:
-        """floor(n/2) valid children of a tournament-selected copy of the population."""
+        """floor(n/2) valid children of a copy of the population picked by ``parents``."""
         want, out = len(population) // 2, []
         while len(out) < want:
             parents = self.parents(population)
