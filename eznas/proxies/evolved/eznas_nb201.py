@@ -1,18 +1,18 @@
 """EZNAS proxy 'eznas_nb201', exported by eznas (standalone: needs only torch).
 
-Individual: last_first:eff_rank(C_T5_D) ; stage_mean:add(eig_min(corr_channel(T2_D)), add(eig_min(corr_channel(C_T5_D)), eig_min(corr_channel(C_T4G_D)))) ; std:reciprocal(C_T4G_D) ; mean:add(eig_min(corr_channel(T2_D)), add(eig_min(C_T4G_D), eig_min(corr_channel(C_T4G_D)))) ; @params
+Individual: mean:reciprocal(neg(cond(C_T2_D))) ; mean:reciprocal(neg(cond(S_T4G_D))) ; std:sum(C_T4_D) ; mean:reciprocal(neg(cond(gram_channel(T1_D)))) ; @params
 
 Components, per RCB block (sympy):
-  0: last_first over blocks of l2(eff_rank(C_T5_D))
-  1: stage_mean over blocks of l2(eig_min(corr_channel(C_T4G_D)) + eig_min(corr_channel(C_T5_D)) + eig_min(corr_channel(T2_D)))
-  2: std over blocks of l2(1/C_T4G_D)
-  3: mean over blocks of l2(eig_min(C_T4G_D) + eig_min(corr_channel(C_T4G_D)) + eig_min(corr_channel(T2_D)))
+  0: mean over blocks of l2(-1/cond(C_T2_D))
+  1: mean over blocks of l2(-1/cond(S_T4G_D))
+  2: std over blocks of l2(sum(C_T4_D))
+  3: mean over blocks of l2(-1/cond(gram_channel(T1_D)))
 
 The proxy ranks the networks compared by each component and by each network term
 (params: library proxies) and sums log(rank / n)
 (AZ-NAS's aggregation): eznas does that wherever the file is given as a proxy.
 
-Run runs/dmean7-s2 (selected: 'selection', fitness 0.7666677442886902); config:
+Run runs/dmean8-s2 (selected: 'selection', fitness 0.7752504028077203); config:
 {"caches": ["caches160/nb201-cifar10-rcb-b1-s2-k3d633398.h5+caches160/nb201-cifar10-rcb-
 b16-s2-sum-k2d96bfd6.h5", "caches160/nb201-cifar100-rcb-b1-s2-
 k3d633398.h5+caches160/nb201-cifar100-rcb-b16-s2-sum-k2d96bfd6.h5", "caches160/nb201-
@@ -20,14 +20,13 @@ ImageNet16-120-rcb-b1-s2-k3d633398.h5+caches160/nb201-ImageNet16-120-rcb-b16-s2-
 k2d96bfd6.h5"], "population": 100, "generations": 30, "seed": 2, "s": 4, "per_pair":
 160, "n_task": 160, "to_scalar": "l2", "aggregate": "mean", "over_pairs": "mean",
 "cxpb": 0.5, "mutpb": 0.3, "tournsize": 3, "max_height": 10, "init_min": 1, "init_max":
-4, "validation": 2, "hall_of_fame": 20, "elite": 10, "needs_values": true, "components":
-3, "net_ops": ["mean", "sum", "min_step", "last_first", "std", "amax", "stage_mean",
-"stage_min_step"], "terms": ["params"], "validation_split": 0.0, "select_networks": 200,
-"start": ["sum:add(eig_min(corr_channel(T2_D)), add(eig_min(corr_channel(T4_D)),
-eig_min(corr_channel(T4_D))))", "sum:mul(sum(sign(sigmoid(T1_D))),
-exp(div(logdet(K_T1_D), trace(K_T1_D))))"], "kinds": ["T1_D", "T2_D", "T4_D", "T3",
-"T1G_D", "T2G_D", "T3G_D", "T4G_D", "C_T1_D", "C_T2_D", "C_T4_D", "C_T4G_D", "S_T2_D",
-"S_T4_D", "S_T4G_D", "K_T1_D", "L_T4_D", "C_T5_D"], "jobs": 1, "scheduler": null}
+4, "validation": 2, "hall_of_fame": 20, "elite": 10, "parents": "tournament", "cases":
+8, "needs_values": true, "components": 3, "net_ops": ["mean", "sum", "min_step",
+"last_first", "std", "amax", "stage_mean", "stage_min_step"], "terms": ["params"],
+"validation_split": 0.0, "select_networks": 200, "start": [], "kinds": ["T1_D", "T2_D",
+"T4_D", "T3", "T1G_D", "T2G_D", "T3G_D", "T4G_D", "C_T1_D", "C_T2_D", "C_T4_D",
+"C_T4G_D", "S_T2_D", "S_T4_D", "S_T4G_D", "K_T1_D", "L_T4_D", "C_T5_D"], "jobs": 1,
+"scheduler": null}
 """
 
 from __future__ import annotations
@@ -664,35 +663,35 @@ PROXY_INFO = {'name': 'eznas_nb201',
                  'needs_data': True,
                  'needs_labels': False,
                  'needs_grad': False,
-                 'kinds': ['C_T5_D'],
-                 'captures': [[16, ['C_T5_D']]],
+                 'kinds': ['C_T2_D'],
+                 'captures': [[16, ['C_T2_D']]],
                  'pattern': 'rcb',
-                 'aggregate': 'last_first'},
+                 'aggregate': 'mean'},
                 {'name': 'eznas_nb201#1',
                  'batch_size': 16,
                  'needs_data': True,
                  'needs_labels': True,
                  'needs_grad': True,
-                 'kinds': ['T2_D', 'C_T4G_D', 'C_T5_D'],
-                 'captures': [[1, ['T2_D']], [16, ['C_T4G_D', 'C_T5_D']]],
+                 'kinds': ['S_T4G_D'],
+                 'captures': [[16, ['S_T4G_D']]],
                  'pattern': 'rcb',
-                 'aggregate': 'stage_mean'},
+                 'aggregate': 'mean'},
                 {'name': 'eznas_nb201#2',
                  'batch_size': 16,
                  'needs_data': True,
-                 'needs_labels': True,
-                 'needs_grad': True,
-                 'kinds': ['C_T4G_D'],
-                 'captures': [[16, ['C_T4G_D']]],
+                 'needs_labels': False,
+                 'needs_grad': False,
+                 'kinds': ['C_T4_D'],
+                 'captures': [[16, ['C_T4_D']]],
                  'pattern': 'rcb',
                  'aggregate': 'std'},
                 {'name': 'eznas_nb201#3',
-                 'batch_size': 16,
+                 'batch_size': 1,
                  'needs_data': True,
-                 'needs_labels': True,
-                 'needs_grad': True,
-                 'kinds': ['T2_D', 'C_T4G_D'],
-                 'captures': [[1, ['T2_D']], [16, ['C_T4G_D']]],
+                 'needs_labels': False,
+                 'needs_grad': False,
+                 'kinds': ['T1_D'],
+                 'captures': [[1, ['T1_D']]],
                  'pattern': 'rcb',
                  'aggregate': 'mean'}],
  'terms': ['params']}
@@ -771,17 +770,8 @@ def min_step_of(values: torch.Tensor) -> torch.Tensor:
     return fill(steps, torch.inf).amin(-1).where(count(values) > 1, torch.nan)
 
 
-def net_last_first(values: torch.Tensor) -> torch.Tensor:
-    """Last block's value over the first's (0 where the first is 0)."""
-    first, last = first_and_last(values)
-    ok = first.abs() > 1e-12
-    return torch.where(ok, last / torch.where(ok, first, torch.ones_like(first)), 0.0)
-
-
-def net_stage_mean(values: torch.Tensor) -> torch.Tensor:
-    """Mean over stages (``drop_repeats``): AZ-NAS's expressivity over its features is a
-    sum over a fixed number of stages, so a mean."""
-    return mean_of(drop_repeats(values))
+def net_mean(values: torch.Tensor) -> torch.Tensor:
+    return mean_of(values)
 
 
 def net_std(values: torch.Tensor) -> torch.Tensor:
@@ -789,61 +779,54 @@ def net_std(values: torch.Tensor) -> torch.Tensor:
     return (fill(values - mean, 0.0) ** 2).sum(-1).div(count(values)).sqrt()
 
 
-def net_mean(values: torch.Tensor) -> torch.Tensor:
-    return mean_of(values)
+def op_cond(x: torch.Tensor) -> torch.Tensor:
+    """Condition number max |l| / min |l|, scale-free; protected: 0 when min |l| / max |l|
+    is below EPS (a singular or zero matrix)."""
+    magnitude = spectrum(x).abs()
+    top = magnitude.max(1).values
+    ratio = magnitude.min(1).values / torch.where(top > 0, top, torch.ones_like(top))
+    return safe_div(torch.ones_like(ratio), ratio).to(x.dtype)
 
 
-def op_add(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return lift(x, y) + lift(y, x)
-
-
-def op_corr_channel(x: torch.Tensor) -> torch.Tensor:
-    """Pearson correlation of the rows along axis 1 (channels) over all other axes (samples
-    and positions pooled): MeCo's matrix for a one-sample feature map. A constant row has
-    no correlation and gets a zero row and column (diagonal included), as MeCo maps
-    ``corrcoef``'s NaN to 0; computed in float64."""
-    rows = x.transpose(1, 2).reshape(x.shape[0], x.shape[2], -1).double()
-    rows = rows - rows.mean(2, keepdim=True)
-    unit = safe_div(rows, rows.norm(dim=2, keepdim=True))
-    return (unit @ unit.transpose(1, 2)).clamp(-1, 1).to(x.dtype)
-
-
-def op_eff_rank(x: torch.Tensor) -> torch.Tensor:
-    """Effective rank: exp of the spectral entropy (1 .. n)."""
-    return spectral_entropy(x).exp().to(x.dtype)
-
-
-def op_eig_min(x: torch.Tensor) -> torch.Tensor:
-    """Smallest eigenvalue (MeCo reads it from a correlation matrix)."""
-    return spectrum(x)[:, 0].to(x.dtype)
+def op_gram_channel(x: torch.Tensor) -> torch.Tensor:
+    rows = x.transpose(1, 2).reshape(x.shape[0], x.shape[2], -1)
+    return rows @ rows.transpose(1, 2)
 
 
 def op_l2(x: torch.Tensor) -> torch.Tensor:
     return flat(x).norm(dim=1)
 
 
+def op_neg(x: torch.Tensor) -> torch.Tensor:
+    return -x
+
+
 def op_reciprocal(x: torch.Tensor) -> torch.Tensor:
     return safe_div(torch.ones_like(x), x)
 
 
+def op_sum(x: torch.Tensor) -> torch.Tensor:
+    return flat(x).sum(1)
+
+
 def program_0(t: dict) -> torch.Tensor:
-    return op_eff_rank(t["C_T5_D"])
+    return op_reciprocal(op_neg(op_cond(t["C_T2_D"])))
 
 
 def program_1(t: dict) -> torch.Tensor:
-    return op_add(op_eig_min(op_corr_channel(t["T2_D"])), op_add(op_eig_min(op_corr_channel(t["C_T5_D"])), op_eig_min(op_corr_channel(t["C_T4G_D"]))))
+    return op_reciprocal(op_neg(op_cond(t["S_T4G_D"])))
 
 
 def program_2(t: dict) -> torch.Tensor:
-    return op_reciprocal(t["C_T4G_D"])
+    return op_sum(t["C_T4_D"])
 
 
 def program_3(t: dict) -> torch.Tensor:
-    return op_add(op_eig_min(op_corr_channel(t["T2_D"])), op_add(op_eig_min(t["C_T4G_D"]), op_eig_min(op_corr_channel(t["C_T4G_D"]))))
+    return op_reciprocal(op_neg(op_cond(op_gram_channel(t["T1_D"]))))
 
 
 PROGRAMS = [program_0, program_1, program_2, program_3]
-NETWORK_OPS = [net_last_first, net_stage_mean, net_std, net_mean]
+NETWORK_OPS = [net_mean, net_mean, net_std, net_mean]
 SHARED_PLAN = [
     [size, sorted({k for c in PROXY_INFO["components"] for s, kinds in c["captures"]
                    if s == size for k in kinds})]
