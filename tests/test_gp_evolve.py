@@ -18,6 +18,7 @@ from deap import creator, gp
 from eznas.benchmark import load_table
 from eznas.cli import main
 from eznas.data import make_batches
+from eznas.errors import BadFileError
 from eznas.gp import checkpoint as ck
 from eznas.gp.evolve import EvolveConfig, Evolver, evolve
 from eznas.gp.fitness import load_pair
@@ -136,6 +137,10 @@ def test_lexicase_parents_keep_case_taus_and_resume_equals_uninterrupted(caches,
     resumed = evolve(out=tmp_path / "part", resume=True, generations=3, verbose=False)
     assert resumed.population == whole.population and resumed.hall_of_fame == whole.hall_of_fame
     assert [e["best"] for e in resumed.log()] == [e["best"] for e in whole.log()]
+    state["cases"] = state["cases"][:3]  # a hand-edited checkpoint: one line, nothing lost
+    ck.write_json(whole.folder / ck.CHECKPOINT, state)
+    with pytest.raises(BadFileError, match="'cases' has 3 rows for 8 programs"):
+        _ = Run.open(whole.folder).checkpoint
 
     evolver = Evolver(config(caches, **lexicase))
     people = [evolver.random_tree() for _ in range(3)]
