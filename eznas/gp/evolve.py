@@ -263,10 +263,10 @@ class Evolver:
         individual's case taus (an invalid case counts as tau -1, the worst)."""
         if not self.cases:
             return tools.selTournament(population, len(population), self.config.tournsize)
+        weights = (1.0,) * len(population[0].cases)  # every case is a tau to maximise
         views = [
             SimpleNamespace(ind=ind, fitness=SimpleNamespace(values=ind.cases, weights=weights))
             for ind in population
-            for weights in [(1.0,) * len(ind.cases)]
         ]
         return [v.ind for v in tools.selAutomaticEpsilonLexicase(views, len(population))]
 
