@@ -46,8 +46,11 @@ def main() -> None:
         f"top 5 % from {top5:.2f}"
     )
     print("| proxy | k | mean accuracy | best | in top 5 % |\n| --- | --- | --- | --- | --- |")
-    for name, scores in report.scores.items():
-        order = np.argsort(-np.nan_to_num(scores, nan=-np.inf), kind="stable")
+    orders = {  # best first; a NaN score ranks last
+        name: np.argsort(-np.nan_to_num(scores, nan=-np.inf), kind="stable")
+        for name, scores in report.scores.items()
+    }
+    for name, order in orders.items():
         for k in (k for k in args.top if k <= len(acc)):
             best = acc[order[:k]]
             print(
@@ -58,8 +61,7 @@ def main() -> None:
         with open(args.returned, newline="") as f:
             returned = [row["arch"] for row in csv.DictReader(f)]
         archs = [report.benchmark.table.arch(int(i)) for i in report.indices]
-        for name, scores in report.scores.items():
-            order = np.argsort(-np.nan_to_num(scores, nan=-np.inf), kind="stable")
+        for name, order in orders.items():
             rank = {archs[j]: r for r, j in enumerate(order, 1)}
             missing = [a for a in returned if a not in rank]
             if missing:
