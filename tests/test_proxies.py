@@ -224,3 +224,16 @@ def test_proxies_leave_the_model_as_they_found_it(batch):
         assert all(p.grad is None for p in model.parameters()), name
     after = dict(model.named_parameters())  # BN batch statistics may move, weights may not
     assert all(torch.equal(v, after[k]) for k, v in before.items())
+
+
+def test_depth_counts_the_convs_of_the_longest_signal_path(batch):
+    # stem + 3 cells x their longest conv chain + 2 reductions x 2 convs + classifier; a
+    # 'none' edge carries no path, and a network whose output ignores its input has depth 0
+    depths = [score("depth", arch, batch) for arch in (CONVS, ONE_CONV, TWO_CONVS, EMPTY)]
+    assert depths == [1 + 3 * 2 + 4 + 1, 1 + 3 * 1 + 4 + 1, 1 + 3 * 2 + 4 + 1, 0]
+    # NAS-Bench-Macro: stem, 3 stride-2 projections or 3 convs per inverted residual, head
+    macro = get_space("nbmacro")
+    x = batch[0][:1]
+    keys = ("00000000", "00000001", "00000002", "22222222")
+    scores = [get_proxy("depth").score(macro.build(k, "cifar10"), x) for k in keys]
+    assert scores == [1 + 3 + 1 + 1, 1 + 3 + 3 + 1 + 1, 9, 1 + 8 * 3 + 1 + 1]

@@ -1,4 +1,4 @@
-"""The model cost proxies ``params`` and ``flops`` (millions; see ``eznas.spaces.cost``)."""
+"""The model cost proxies ``params``, ``flops`` (millions) and ``depth`` (``eznas.spaces.cost``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from eznas.proxies.base import register_proxy
-from eznas.spaces.cost import count_flops, count_params
+from eznas.spaces.cost import count_depth, count_flops, count_params
 
 
 @register_proxy("params", needs_data=False, batch_size=1, shares_model="*")
@@ -19,3 +19,10 @@ def params_proxy(model: nn.Module, inputs, labels, *, seed: int = 0, **_) -> flo
 def flops_proxy(model: nn.Module, inputs: torch.Tensor, labels, *, seed: int = 0, **_) -> float:
     """Forward-pass FLOPs (millions) at the input batch's image size."""
     return count_flops(model, tuple(inputs.shape[1:]))
+
+
+@register_proxy("depth", batch_size=1, shares_model="*")
+def depth_proxy(model: nn.Module, inputs: torch.Tensor, labels, *, seed: int = 0, **_) -> float:
+    """Convs and linears on the longest input-to-output path (a complexity term that sees
+    depth where params and FLOPs see width)."""
+    return float(count_depth(model, inputs[:1]))

@@ -1,4 +1,4 @@
-"""A model's size: parameter count and FLOPs (both in millions).
+"""A model's size: parameter count and FLOPs (both in millions), and its depth.
 
 Below both the statistics collector (which records each network's parameters) and the
 proxies (``params``/``flops``); every space's builder is checked against its benchmark's
@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from eznas.runtime import _tensors  # the tensors of a torch call's arguments
 
 
 def count_params(model: nn.Module) -> float:
@@ -63,3 +66,44 @@ def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> float:
         for handle in handles:
             handle.remove()
     return total / 1e6
+
+
+WEIGHTED_CALLS = frozenset({"conv1d", "conv2d", "conv3d", "linear"})
+"""Torch calls that count as one layer of depth."""
+
+
+class _DepthMode(TorchFunctionMode):
+    """Gives every tensor a forward pass creates the most weighted calls on a path from the
+    input to it; an all-zero tensor (NB201's ``none`` op) carries no path."""
+
+    def __init__(self, x: torch.Tensor):
+        super().__init__()
+        self.depth: dict[int, int] = {id(x): 0}
+        self.held: list[torch.Tensor] = [x]  # ids stay unique while the pass runs
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        known = [self.depth[id(t)] for t in _tensors((args, kwargs)) if id(t) in self.depth]
+        if known and isinstance(out, torch.Tensor):
+            if out.is_floating_point() and not out.any():
+                self.depth.pop(id(out), None)
+            else:
+                weighted = getattr(func, "__name__", "") in WEIGHTED_CALLS
+                self.depth[id(out)] = max(known) + weighted
+                self.held.append(out)
+        return out
+
+
+def count_depth(model: nn.Module, x: torch.Tensor) -> int:
+    """Weighted layers (convs, linears) on the longest input-to-output path of ``model``,
+    found by data flow on one eval-mode pass of ``x`` (so it needs no per-space code): a
+    ResNet stage counts its residual branch, a cell its deepest chain of convs. 0 when the
+    output does not depend on the input."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), _DepthMode(x) as mode:
+            out = model(x)
+    finally:
+        model.train(was_training)
+    return mode.depth.get(id(out), 0)
