@@ -5,7 +5,7 @@ On the networks ``eznas correlate -n N --seed S`` samples, prints per proxy its 
 with accuracy over all of them, the same within groups of equal ``depth`` (the library's
 longest-path conv count; groups of at least ``--min-group`` networks, weighted by size), and
 its tau with depth. Written to explain why NB201-evolved programs transfer poorly to
-NAS-Bench-Macro, where depth alone ranks the space (NB201's fixed skeleton barely varies it).
+NAS-Bench-Macro, where depth ranks the networks far better than it ranks NB201's.
 Scores come through the score cache, so proxies already scored cost nothing.
 """
 
