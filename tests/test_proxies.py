@@ -6,6 +6,7 @@ a shared CPU; full-size networks and default batches run in experiments/proxy_ta
 """
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -135,6 +136,34 @@ def test_more_proxies_are_deterministic_and_finite(name, batch):
 def test_gradient_saliencies_grow_with_an_added_conv_edge(batch):
     for name in ("snip", "grad_norm"):
         assert score(name, TWO_CONVS, batch) > score(name, ONE_CONV, batch), name
+
+
+def test_saliencies_share_one_backward_pass_and_score_as_if_alone(monkeypatch):
+    """snip, grad_norm and fisher read one loss backward per network (one model build, one
+    pass) and score exactly what each scores on a model of its own; an in-place weight
+    change is not served from the remembered pass."""
+    import eznas.proxies.gradient as gradient
+
+    scorer = Scorer(SMALL, "cifar10", seed=2, batch_size=16)
+    names = ["snip", "params", "grad_norm", "fisher"]
+    passes = []
+    run = gradient._loss
+    monkeypatch.setattr(gradient, "_loss", lambda *a: passes.append(1) or run(*a))
+    shared = [scorer(arch, name) for arch in (CONVS, SKIP_CONVS) for name in names]
+    assert len(passes) == 2
+    alone = Scorer(SMALL, "cifar10", seed=2, batch_size=16)
+    assert shared == [
+        alone(arch, replace(get_proxy(name), shares_model=""))
+        for arch in (CONVS, SKIP_CONVS)
+        for name in names
+    ]
+    x, labels = data_batch("cifar10", 16, 0)[:2]
+    torch.manual_seed(0)
+    model = SMALL.build(CONVS, "cifar10")
+    before = get_proxy("snip").score(model, x, labels)
+    with torch.no_grad():
+        next(model.parameters()).mul_(3.0)
+    assert get_proxy("snip").score(model, x, labels) != before
 
 
 def test_epsilon_of_a_constant_output_network_is_nan_and_counted(batch):

@@ -13,6 +13,9 @@ NASLib / NAS-Bench-Suite-Zero compute them:
 
 from __future__ import annotations
 
+import weakref
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -27,26 +30,80 @@ def _loss(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor) -> torch
     return F.cross_entropy(model(inputs), labels)
 
 
-def weight_gradients(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor):
-    """(weights, dL/dW) of the conv and linear layers for one batch."""
-    weights = [layer.weight for layer in weighted_layers(model)]
-    grads = torch.autograd.grad(_loss(model, inputs, labels), weights, allow_unused=True)
-    grads = [torch.zeros_like(w) if g is None else g for w, g in zip(weights, grads, strict=True)]
-    return [w.detach() for w in weights], grads
+@dataclass(frozen=True)
+class LossGradients:
+    """What snip, grad_norm and fisher read from one backward pass of the loss: the conv and
+    linear weights with dL/dW (in ``weighted_layers`` order), and fisher's per-layer sum of
+    its per-channel values, fan-in weighted (in forward order)."""
+
+    weights: list[torch.Tensor]
+    grads: list[torch.Tensor]
+    fisher_terms: list[float]
 
 
-@register_proxy("snip", needs_labels=True, needs_grad=True, batch_size=64)
+_LAST: list[tuple] = []  # the last call: weak refs to its inputs, weight versions, result
+
+
+def loss_gradients(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor) -> LossGradients:
+    """One forward and backward pass serving all three saliencies. The last result is kept
+    for the same model, batch and unmodified weights (a Scorer hands the three proxies one
+    model through ``shares_model``), so a network pays for one pass, not three."""
+    layers = weighted_layers(model)
+    weights = [layer.weight for layer in layers]
+    versions = tuple(w._version for w in weights)  # in-place edits of a weight bump it
+    called = (model, inputs, labels)
+    if (
+        _LAST
+        and _LAST[0][1] == versions
+        and all(ref() is obj for ref, obj in zip(_LAST[0][0], called, strict=True))
+    ):
+        return _LAST[0][2]
+    outputs: dict[nn.Module, torch.Tensor] = {}
+
+    def keep(module, args, output):
+        outputs[module] = output
+
+    handles = [layer.register_forward_hook(keep) for layer in layers]
+    try:
+        loss = _loss(model, inputs, labels)
+    finally:
+        for handle in handles:
+            handle.remove()
+    acts = list(outputs.values())
+    grads = torch.autograd.grad(loss, weights + acts, allow_unused=True)
+    weight_grads = [
+        torch.zeros_like(w) if g is None else g
+        for w, g in zip(weights, grads[: len(weights)], strict=True)
+    ]
+    fisher_terms = []
+    for layer, act, grad in zip(outputs, acts, grads[len(weights) :], strict=True):
+        if grad is None:
+            continue
+        per_sample = act.detach() * grad
+        if per_sample.dim() > 2:
+            per_sample = per_sample.flatten(2).sum(-1)
+        channel = per_sample.pow(2).mean(0).mul(0.5)
+        fisher_terms.append(float(channel.sum()) * layer.weight[0].numel())
+    result = LossGradients([w.detach() for w in weights], weight_grads, fisher_terms)
+    _LAST[:] = [(tuple(weakref.ref(obj) for obj in called), versions, result)]
+    return result
+
+
+@register_proxy(
+    "snip", needs_labels=True, needs_grad=True, batch_size=64, shares_model="loss_gradients"
+)
 def snip(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, **_) -> float:
     """SNIP: sum |theta * dL/dtheta| over conv/linear weights."""
-    weights, grads = weight_gradients(model, inputs, labels)
-    return float(sum((w * g).abs().sum() for w, g in zip(weights, grads, strict=True)))
+    found = loss_gradients(model, inputs, labels)
+    return float(sum((w * g).abs().sum() for w, g in zip(found.weights, found.grads, strict=True)))
 
 
-@register_proxy("grad_norm", needs_labels=True, needs_grad=True, batch_size=64)
+@register_proxy(
+    "grad_norm", needs_labels=True, needs_grad=True, batch_size=64, shares_model="loss_gradients"
+)
 def grad_norm(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, **_) -> float:
     """Gradient norm: sum over conv/linear layers of the L2 norm of dL/dW."""
-    _, grads = weight_gradients(model, inputs, labels)
-    return float(sum(g.norm() for g in grads))
+    return float(sum(g.norm() for g in loss_gradients(model, inputs, labels).grads))
 
 
 @register_proxy("grasp", needs_labels=True, needs_grad=True, batch_size=64)
@@ -68,30 +125,9 @@ def grasp(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, **_) -> 
     )
 
 
-@register_proxy("fisher", needs_labels=True, needs_grad=True, batch_size=64)
+@register_proxy(
+    "fisher", needs_labels=True, needs_grad=True, batch_size=64, shares_model="loss_gradients"
+)
 def fisher(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, **_) -> float:
     """Fisher: per-channel (sum over positions of activation * its gradient)^2, summed."""
-    outputs: dict[nn.Module, torch.Tensor] = {}
-
-    def keep(module, args, output):
-        outputs[module] = output
-
-    handles = [layer.register_forward_hook(keep) for layer in weighted_layers(model)]
-    try:
-        loss = _loss(model, inputs, labels)
-    finally:
-        for handle in handles:
-            handle.remove()
-    layers, acts = list(outputs), list(outputs.values())
-    total = 0.0
-    for layer, act, grad in zip(
-        layers, acts, torch.autograd.grad(loss, acts, allow_unused=True), strict=True
-    ):
-        if grad is None:
-            continue
-        per_sample = act.detach() * grad
-        if per_sample.dim() > 2:
-            per_sample = per_sample.flatten(2).sum(-1)
-        channel = per_sample.pow(2).mean(0).mul(0.5)
-        total += float(channel.sum()) * layer.weight[0].numel()
-    return total
+    return sum(loss_gradients(model, inputs, labels).fisher_terms)
