@@ -28,8 +28,9 @@ class Proxy:
     uses the labels and backpropagation; ``uses_arch`` marks proxies computed from the arch
     string alone (model and inputs are then ignored). ``version`` is raised when a proxy's
     definition changes, so that scores cached under the old one are not reused. Proxies
-    with the same ``shares_model`` (the components of one exported file) leave a model as
-    they found it for each other, so a Scorer builds one model per network for all of them;
+    with the same ``shares_model`` (the components of one exported file; the saliencies that
+    read one loss backward) leave a model as they found it for each other, so a Scorer
+    builds one model per network for all of them;
     ``"*"`` marks a proxy that only reads the model (params), which any group can share.
     ``spaces`` names the only spaces a proxy is defined for (empty: any).
     """
