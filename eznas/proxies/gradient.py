@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -41,7 +42,15 @@ class LossGradients:
     fisher_terms: list[float]
 
 
-_LAST: list[tuple] = []  # the last call: weak refs to its inputs, weight versions, result
+class _Call(NamedTuple):
+    """The last call of ``loss_gradients``: weak refs to its inputs, weight versions, result."""
+
+    refs: tuple[weakref.ref, ...]
+    versions: tuple[int, ...]
+    result: LossGradients
+
+
+_LAST: list[_Call] = []
 
 
 def loss_gradients(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor) -> LossGradients:
@@ -54,10 +63,10 @@ def loss_gradients(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor)
     called = (model, inputs, labels)
     if (
         _LAST
-        and _LAST[0][1] == versions
-        and all(ref() is obj for ref, obj in zip(_LAST[0][0], called, strict=True))
+        and _LAST[0].versions == versions
+        and all(ref() is obj for ref, obj in zip(_LAST[0].refs, called, strict=True))
     ):
-        return _LAST[0][2]
+        return _LAST[0].result
     outputs: dict[nn.Module, torch.Tensor] = {}
 
     def keep(module, args, output):
@@ -85,7 +94,7 @@ def loss_gradients(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor)
         channel = per_sample.pow(2).mean(0).mul(0.5)
         fisher_terms.append(float(channel.sum()) * layer.weight[0].numel())
     result = LossGradients([w.detach() for w in weights], weight_grads, fisher_terms)
-    _LAST[:] = [(tuple(weakref.ref(obj) for obj in called), versions, result)]
+    _LAST[:] = [_Call(tuple(weakref.ref(obj) for obj in called), versions, result)]
     return result
 
 
