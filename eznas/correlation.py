@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -172,7 +173,10 @@ def run_correlation(
     source = ""
     if any(get_proxy(p).needs_data for p in names):
         source = data_batch(dataset, 1, seed, data_dir)[2]
-    chunks = [archs[i : i + 50] for i in range(0, len(archs), 50)]
+    # chunks amortise a worker's set-up; at least 10 per worker keep the meter moving when
+    # each network takes tens of seconds
+    size = max(1, min(50, math.ceil(len(archs) / (10 * max(jobs, 1)))))
+    chunks = [archs[i : i + size] for i in range(0, len(archs), size)]
     parts = []
     meter = tqdm(total=len(archs), desc="networks scored", unit="net", disable=not progress)
     with Parallel(n_jobs=jobs, return_as="generator") as parallel:
