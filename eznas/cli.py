@@ -208,8 +208,7 @@ def correlate_run(args: argparse.Namespace) -> int:
         options["n"] = None
     report = run_correlation(**options)
     print(report.markdown())
-    csv_path, md_path = report.save(args.out)
-    print(f"saved {csv_path} and {md_path}")
+    print("saved " + ", ".join(str(path) for path in report.save(args.out)))
     if args.plot:
         print(f"saved {len(report.plot(args.out))} scatter plots in {args.out}")
     return 0

@@ -60,17 +60,26 @@ class CorrelationReport:
         )
         return title + "\n\n" + "\n".join(lines) + "\n"
 
-    def save(self, folder: str | os.PathLike) -> tuple[Path, Path]:
+    def save(self, folder: str | os.PathLike) -> tuple[Path, Path, Path]:
+        """The table (CSV and markdown) and every network's scores, so a reader can check the
+        table or correlate the scores in another way without scoring again."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         stem = folder / f"correlation-{self.space}-{self.dataset}-n{len(self.indices)}-s{self.seed}"
         csv_path, md_path = stem.with_suffix(".csv"), stem.with_suffix(".md")
+        scores_path = stem.with_name(stem.name + "-scores.csv")
         with csv_path.open("w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(self.rows()[0]))
             writer.writeheader()
             writer.writerows(self.rows())
         md_path.write_text(self.markdown())
-        return csv_path, md_path
+        with scores_path.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["index", "accuracy", *self.scores])
+            columns = [self.indices, self.accuracies, *self.scores.values()]
+            for index, *values in zip(*columns, strict=True):
+                writer.writerow([int(index), *(repr(float(v)) for v in values)])
+        return csv_path, md_path, scores_path
 
     def plot(self, folder: str | os.PathLike) -> list[Path]:
         """One score-vs-accuracy PNG per proxy, dots coloured by parameter count."""

@@ -1,3 +1,4 @@
+import csv
 import os
 import signal
 import subprocess
@@ -22,6 +23,12 @@ def test_correlate_params_on_real_networks(tmp_path, capsys):
     report = run_correlation(proxies=["params"], n=40, progress=False, cache=cache)
     # params correlates positively with NB201 accuracy (about 0.56 Kendall on all archs)
     assert report.results["params"].kendall > 0.3
+    with (tmp_path / "correlation-nb201-cifar10-n40-s0-scores.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["index"]) for r in rows] == report.indices.tolist()
+    assert [float(r["params"]) for r in rows] == report.scores["params"].tolist()
+    assert [float(r["accuracy"]) for r in rows] == report.accuracies.tolist()
+    assert "flops" in rows[0]
 
 
 def test_benchmark_option_reaches_correlate_search_and_collect(tmp_path, capsys):
