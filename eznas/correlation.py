@@ -73,12 +73,14 @@ class CorrelationReport:
             writer.writeheader()
             writer.writerows(self.rows())
         md_path.write_text(self.markdown())
+        table = as_benchmark(self.benchmark or self.space).table
         with scores_path.open("w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["index", "accuracy", *self.scores])
+            writer.writerow(["index", "arch", "accuracy", *self.scores])
             columns = [self.indices, self.accuracies, *self.scores.values()]
             for index, *values in zip(*columns, strict=True):
-                writer.writerow([int(index), *(repr(float(v)) for v in values)])
+                arch = table.arch(int(index))
+                writer.writerow([int(index), arch, *(repr(float(v)) for v in values)])
         return csv_path, md_path, scores_path
 
     def plot(self, folder: str | os.PathLike) -> list[Path]:

@@ -26,6 +26,7 @@ def test_correlate_params_on_real_networks(tmp_path, capsys):
     with (tmp_path / "correlation-nb201-cifar10-n40-s0-scores.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert [int(r["index"]) for r in rows] == report.indices.tolist()
+    assert [r["arch"] for r in rows] == [report.benchmark.table.arch(i) for i in report.indices]
     assert [float(r["params"]) for r in rows] == report.scores["params"].tolist()
     assert [float(r["accuracy"]) for r in rows] == report.accuracies.tolist()
     assert "flops" in rows[0]
