@@ -7,8 +7,8 @@ with the benchmark's accuracies, checks each row's arch against the benchmark, a
 rank metrics of every proxy column, so a committed table can be checked and a split one
 assembled. A network scored in two files must have the same scores in both. A combo's column
 (az_nas, vkdnw_agg, an evolved file of several components) ranks over its own file's networks,
-so over several files it is aggregated again from its components' columns, which the parts
-must then hold (add them to `--proxy`).
+so over several files it is aggregated again from its components' columns, which correlate
+writes beside it.
 
     python experiments/table_from_scores.py --benchmark nb101 \\
         docs/scores/correlation-nb101-cifar10-n292-s0-scores.csv
@@ -24,6 +24,7 @@ import numpy as np
 
 from eznas.benchmark.benchmarks import open_benchmark
 from eznas.metrics import COLUMNS, correlate
+from eznas.proxies import get_proxy
 from eznas.proxies.combo import is_combo, parse_combo
 
 NOT_SCORES = ("index", "arch", "accuracy")
@@ -53,14 +54,16 @@ def read_scores(paths: list[str], table) -> tuple[np.ndarray, dict[str, np.ndarr
     columns = {name: np.array([rows[i].get(name, nan) for i in indices]) for name in names}
     if len(paths) > 1:  # a combo's ranks do not join across files: aggregate it again
         for name in filter(is_combo, names):
-            combo = parse_combo(name)
-            missing = [c for c in combo.components if c not in columns]
+            parts = [get_proxy(c).name for c in parse_combo(name).components]
+            missing = [c for c in parts if c not in columns]
             if missing:
                 raise ValueError(
-                    f"{name} ranks over each file's own networks; to join the files, score "
-                    f"its components too (missing: {', '.join(missing)})"
+                    f"{name} ranks over each file's own networks and a file lacks its "
+                    f"components' columns ({', '.join(missing)}): score it again with this "
+                    "version of correlate"
                 )
-            columns[name] = combo.aggregate(np.stack([columns[c] for c in combo.components], 1))
+            combo = parse_combo(name)
+            columns[name] = combo.aggregate(np.stack([columns[c] for c in parts], 1))
     return indices, columns
 
 

@@ -37,6 +37,8 @@ class CorrelationReport:
     cached: int = 0  # scores answered by the score cache (warm)
     cache: str | os.PathLike | None = None  # where params for plots are looked up
     benchmark: Benchmark | None = None  # the ground truth the indices point into
+    # combos' component scores (by proxy name), saved so parts of a split table can be joined
+    components: dict[str, np.ndarray] = field(default_factory=dict)
     results: dict[str, Correlation] = field(init=False)
 
     def __post_init__(self):
@@ -76,8 +78,9 @@ class CorrelationReport:
         table = as_benchmark(self.benchmark or self.space).table
         with scores_path.open("w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["index", "arch", "accuracy", *self.scores])
+            writer.writerow(["index", "arch", "accuracy", *self.scores, *self.components])
             columns = [self.indices, self.accuracies, *self.scores.values()]
+            columns += self.components.values()
             for index, *values in zip(*columns, strict=True):
                 arch = table.arch(int(index))
                 writer.writerow([int(index), arch, *(repr(float(v)) for v in values)])
@@ -203,6 +206,9 @@ def run_correlation(
     meter.close()
     scores = np.concatenate([p[0] for p in parts])
     seconds = np.sum([p[1] for p in parts], axis=0) / len(archs)
+    components = {
+        get_proxy(name).name: scores[:, j] for j, name in enumerate(names) if name not in requested
+    }
     scores, seconds = _with_combos(requested, names, scores, seconds)
     return CorrelationReport(
         space=space.id,
@@ -216,6 +222,7 @@ def run_correlation(
         cached=sum(p[2] for p in parts),
         cache=cache,
         benchmark=bench,
+        components=components,
     )
 
 

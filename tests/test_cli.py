@@ -30,6 +30,11 @@ def test_correlate_params_on_real_networks(tmp_path, capsys):
     assert [float(r["params"]) for r in rows] == report.scores["params"].tolist()
     assert [float(r["accuracy"]) for r in rows] == report.accuracies.tolist()
     assert "flops" in rows[0]
+    combo = run_correlation(
+        proxies=["params", "combo:logrank(flops,params)"], n=40, progress=False, cache=cache
+    )
+    assert list(combo.components) == ["flops"]  # a combo's unrequested parts ride along
+    assert combo.components["flops"].tolist() == [float(r["flops"]) for r in rows]
 
 
 def test_benchmark_option_reaches_correlate_search_and_collect(tmp_path, capsys):
