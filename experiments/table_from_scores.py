@@ -54,7 +54,8 @@ def read_scores(paths: list[str], table) -> tuple[np.ndarray, dict[str, np.ndarr
     columns = {name: np.array([rows[i].get(name, nan) for i in indices]) for name in names}
     if len(paths) > 1:  # a combo's ranks do not join across files: aggregate it again
         for name in filter(is_combo, names):
-            parts = [get_proxy(c).name for c in parse_combo(name).components]
+            combo = parse_combo(name)
+            parts = [get_proxy(c).name for c in combo.components]
             missing = [c for c in parts if c not in columns]
             if missing:
                 raise ValueError(
@@ -62,7 +63,6 @@ def read_scores(paths: list[str], table) -> tuple[np.ndarray, dict[str, np.ndarr
                     f"components' columns ({', '.join(missing)}): score it again with this "
                     "version of correlate"
                 )
-            combo = parse_combo(name)
             columns[name] = combo.aggregate(np.stack([columns[c] for c in parts], 1))
     return indices, columns
 
