@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 import os
@@ -39,10 +40,18 @@ class CorrelationReport:
     benchmark: Benchmark | None = None  # the ground truth the indices point into
     # combos' component scores (by proxy name), saved so parts of a split table can be joined
     components: dict[str, np.ndarray] = field(default_factory=dict)
+    # which networks, in file names: n{N} for a seeded sample, rows{a}-{b} for given rows, so
+    # the parts of a table scored by --indices do not overwrite each other
+    networks: str = ""
     results: dict[str, Correlation] = field(init=False)
 
     def __post_init__(self):
         self.results = {p: correlate(s, self.accuracies) for p, s in self.scores.items()}
+        self.networks = self.networks or f"n{len(self.indices)}"
+
+    @property
+    def stem(self) -> str:
+        return f"{self.space}-{self.dataset}-{self.networks}-s{self.seed}"
 
     def rows(self) -> list[dict]:
         return [
@@ -67,7 +76,7 @@ class CorrelationReport:
         table or correlate the scores in another way without scoring again."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        stem = folder / f"correlation-{self.space}-{self.dataset}-n{len(self.indices)}-s{self.seed}"
+        stem = folder / f"correlation-{self.stem}"
         csv_path, md_path = stem.with_suffix(".csv"), stem.with_suffix(".md")
         scores_path = stem.with_name(stem.name + "-scores.csv")
         with csv_path.open("w", newline="") as handle:
@@ -93,13 +102,12 @@ class CorrelationReport:
             bench = as_benchmark(self.benchmark or self.space)
             scorer = Scorer(bench.space, self.dataset, self.seed, cache=self.cache)
             params = np.array([scorer(bench.table.arch(int(i)), "params") for i in self.indices])
-        stem = f"{self.space}-{self.dataset}-n{len(self.indices)}-s{self.seed}"
         return [
             plot_scatter(
                 scores,
                 self.accuracies,
                 params,
-                Path(folder) / f"scatter-{stem}-{Path(name).stem}.png",
+                Path(folder) / f"scatter-{self.stem}-{Path(name).stem}.png",
                 f"{name} / {self.dataset}: n={len(scores)}",
             )
             for name, scores in self.scores.items()
@@ -182,6 +190,7 @@ def run_correlation(
         bench.data_dir,
     )
     check_spaces(names, space.name)
+    given = indices is not None
     indices = sample_indices(table, n, seed) if indices is None else np.asarray(indices, int)
     archs = [table.arch(int(i)) for i in indices]
     source = ""
@@ -223,7 +232,17 @@ def run_correlation(
         cache=cache,
         benchmark=bench,
         components=components,
+        networks=rows_label(indices) if given else "",
     )
+
+
+def rows_label(indices: Sequence[int]) -> str:
+    """``rows{a}-{b}`` for a run of consecutive rows, else their count and a content hash."""
+    rows = np.asarray(indices, dtype=np.int64)
+    if len(rows) and np.array_equal(rows, np.arange(rows[0], rows[0] + len(rows))):
+        return f"rows{rows[0]}-{rows[-1]}"
+    digest = hashlib.sha1(rows.tobytes()).hexdigest()[:8]
+    return f"rows{len(rows)}x{digest}"
 
 
 # NAS-Bench-Suite-Zero op codes and edge order (see ../shared/reference/README.md): its

@@ -37,6 +37,17 @@ def test_correlate_params_on_real_networks(tmp_path, capsys):
     assert combo.components["flops"].tolist() == [float(r["flops"]) for r in rows]
 
 
+def test_correlate_parts_by_rows_keep_their_own_files(tmp_path):
+    """Two --indices parts of equal size land in two files, named by their rows."""
+    cache = ["--score-cache", str(tmp_path / "scores.sqlite"), "--out", str(tmp_path)]
+    for rows in (["10", "11", "12"], ["20", "22", "21"]):
+        assert main(["correlate", "--proxy", "params", "--indices", *rows, *cache]) == 0
+    assert (tmp_path / "correlation-nb201-cifar10-rows10-12-s0-scores.csv").exists()
+    others = list(tmp_path.glob("correlation-nb201-cifar10-rows3x*-s0-scores.csv"))
+    with others[0].open() as handle:
+        assert [r["index"] for r in csv.DictReader(handle)] == ["20", "22", "21"]
+
+
 def test_benchmark_option_reaches_correlate_search_and_collect(tmp_path, capsys):
     cache = ["--score-cache", str(tmp_path / "scores.sqlite")]
     bench = ["--benchmark", "nbmacro"]
