@@ -14,28 +14,12 @@ import argparse
 import numpy as np
 import torch
 from scipy.stats import kendalltau
-from torch import nn
 
 from eznas.benchmark.benchmarks import open_benchmark
 from eznas.correlation import run_correlation
 from eznas.proxies import get_proxy
 from eznas.proxies.scoring import DEFAULT_CACHE
-
-
-def relu_units(model: nn.Module, dataset_shape: tuple[int, ...]) -> int:
-    """Elements of every ReLU output for one input (NASWOT's N_A)."""
-    units = 0
-
-    def hook(module, args, output):
-        nonlocal units
-        units += output[0].numel()
-
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.ReLU)]
-    with torch.no_grad():
-        model(torch.zeros(1, *dataset_shape))
-    for handle in handles:
-        handle.remove()
-    return units
+from eznas.spaces.cost import count_relu_units
 
 
 def main() -> None:
@@ -50,7 +34,9 @@ def main() -> None:
     report = run_correlation(bench, proxies=["naswot"], n=args.n, seed=0, cache=args.cache)
     score, accuracy = report.scores["naswot"], report.accuracies
     archs = [bench.table.arch(int(i)) for i in report.indices]
-    units = np.array([relu_units(bench.space.build(a, "cifar10"), (3, 32, 32)) for a in archs])
+    units = np.array(
+        [count_relu_units(bench.space.build(a, "cifar10"), (3, 32, 32)) for a in archs]
+    )
     diversity = score - get_proxy("naswot").batch_size * np.log(units)
     for label, x, y in [
         ("naswot vs accuracy", score, accuracy),

@@ -255,6 +255,15 @@ def test_proxies_leave_the_model_as_they_found_it(batch):
     assert all(torch.equal(v, after[k]) for k, v in before.items())
 
 
+def test_relu_units_count_every_relu_output_of_one_image(batch):
+    # channels 8/16/32 at 32/16/8 pixels: 8192/4096/2048 units per feature map; the two
+    # reductions read two maps each (their ReLU-Conv-BN pairs), the last BN-ReLU one, and each
+    # conv edge of a cell one map of its stage
+    base = 8192 + 4096 + 4096 + 2048 + 2048
+    units = [score("relu_units", arch, batch) * 1e3 for arch in (CONVS, ONE_CONV, EMPTY)]
+    assert units == [base + 4 * 14336, base + 14336, base]
+
+
 def test_depth_counts_the_convs_of_the_longest_signal_path(batch):
     # stem + 3 cells x their longest conv chain + 2 reductions x 2 convs + classifier; a
     # 'none' edge carries no path, and a network whose output ignores its input has depth 0

@@ -1,4 +1,4 @@
-"""A model's size: parameter count and FLOPs (both in millions), and its depth.
+"""A model's size: parameter count and FLOPs (both in millions), ReLU units, and its depth.
 
 Below both the statistics collector (which records each network's parameters) and the
 proxies (``params``/``flops``); every space's builder is checked against its benchmark's
@@ -47,13 +47,14 @@ def _module_flops(module: nn.Module, inputs: tuple, output: torch.Tensor) -> int
     return 0
 
 
-def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> float:
-    """FLOPs in millions of one forward pass of a single sample of ``input_shape`` (C, H, W)."""
+def _hooked_total(model: nn.Module, input_shape: tuple[int, ...], count) -> int:
+    """Sum of ``count(module, inputs, output)`` over the leaf modules of one eval-mode
+    forward pass of a single zero sample of ``input_shape``; the model's mode is restored."""
     total = 0
 
     def hook(module, inputs, output):
         nonlocal total
-        total += _module_flops(module, inputs, output)
+        total += count(module, inputs, output)
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if not list(m.children())]
     try:
@@ -65,7 +66,19 @@ def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> float:
     finally:
         for handle in handles:
             handle.remove()
-    return total / 1e6
+    return total
+
+
+def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> float:
+    """FLOPs in millions of one forward pass of a single sample of ``input_shape`` (C, H, W)."""
+    return _hooked_total(model, input_shape, _module_flops) / 1e6
+
+
+def count_relu_units(model: nn.Module, input_shape: tuple[int, ...]) -> int:
+    """Output elements of every ``nn.ReLU`` for one sample: NASWOT's code length N_A."""
+    return _hooked_total(
+        model, input_shape, lambda m, i, out: out[0].numel() if isinstance(m, nn.ReLU) else 0
+    )
 
 
 WEIGHTED_CALLS = frozenset({"conv1d", "conv2d", "conv3d", "linear"})
