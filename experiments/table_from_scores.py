@@ -8,7 +8,8 @@ rank metrics of every proxy column, so a committed table can be checked and a sp
 assembled. A network scored in two files must have the same scores in both. A combo's column
 (az_nas, vkdnw_agg, an evolved file of several components) ranks over its own file's networks,
 so over several files it is aggregated again from its components' columns, which correlate
-writes beside it.
+writes beside it. Where a file's table (`correlation-X.csv` beside `correlation-X-scores.csv`)
+is at hand, the seconds per network of each proxy are its parts' seconds weighted by their rows.
 
     python experiments/table_from_scores.py --benchmark nb101 \\
         docs/scores/correlation-nb101-cifar10-n292-s0-scores.csv
@@ -19,6 +20,8 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 
@@ -67,6 +70,25 @@ def read_scores(paths: list[str], table) -> tuple[np.ndarray, dict[str, np.ndarr
     return indices, columns
 
 
+def read_seconds(paths: list[str]) -> dict[str, float]:
+    """Seconds per network of each proxy over the files whose table is beside them (their
+    rows' weighted mean; a proxy missing from one such table gets none)."""
+    total: dict[str, float] = defaultdict(float)
+    counts: dict[str, int] = defaultdict(int)
+    for path in paths:
+        table = Path(path).with_name(Path(path).name.removesuffix("-scores.csv") + ".csv")
+        if not table.is_file():
+            continue
+        with open(path, newline="") as handle:
+            n = sum(1 for _ in csv.DictReader(handle))
+        with table.open(newline="") as handle:
+            for line in csv.DictReader(handle):
+                total[line["proxy"]] += n * float(line["sec_per_net"])
+                counts[line["proxy"]] += n
+    rows = max(counts.values(), default=0)
+    return {name: total[name] / rows for name, n in counts.items() if n == rows}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scores", nargs="+", help="correlation-...-scores.csv files")
@@ -79,12 +101,15 @@ def main() -> None:
         indices, scores = read_scores(args.scores, bench.table)
     except (OSError, ValueError, KeyError) as err:  # a bad file: one line, not a traceback
         raise SystemExit(f"error: {err}") from None
+    seconds = read_seconds(args.scores)
     accuracies = bench.table.column(bench.dataset(args.dataset))[indices]
     print(f"{bench.space.id}: {len(indices)} networks from {len(args.scores)} file(s)\n")
-    print("| proxy | " + " | ".join(COLUMNS) + " |\n|" + "---|" * (len(COLUMNS) + 1))
+    head = [*COLUMNS, "sec_per_net"]
+    print("| proxy | " + " | ".join(head) + " |\n|" + "---|" * (len(head) + 1))
     results = {name: correlate(values, accuracies) for name, values in scores.items()}
     for name, result in sorted(results.items(), key=lambda item: -item[1].kendall):
         cells = [f"{v:.3f}" if isinstance(v, float) else str(v) for v in result.as_dict().values()]
+        cells.append(f"{seconds[name]:.2f}" if name in seconds else "-")
         print(f"| {name} | " + " | ".join(cells) + " |")
 
 
