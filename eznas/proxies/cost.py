@@ -27,7 +27,7 @@ def relu_units_proxy(
     model: nn.Module, inputs: torch.Tensor, labels, *, seed: int = 0, **_
 ) -> float:
     """ReLU output elements per input (thousands): NASWOT's code length N_A, which carries
-    most of NASWOT's rank on NAS-Bench-Macro and NB301, as a complexity term of its own."""
+    most of NASWOT's rank on NAS-Bench-Macro, as a complexity term of its own."""
     return count_relu_units(model, tuple(inputs.shape[1:])) / 1e3
 
 
