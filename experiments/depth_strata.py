@@ -12,30 +12,13 @@ Scores come through the score cache, so proxies already scored cost nothing.
 from __future__ import annotations
 
 import argparse
-from collections import defaultdict
 
-import numpy as np
 from scipy.stats import kendalltau
 
 from eznas.benchmark.benchmarks import open_benchmark
 from eznas.correlation import run_correlation
+from eznas.metrics import kendall_within
 from eznas.proxies.scoring import DEFAULT_CACHE
-
-
-def within_groups(score: np.ndarray, accuracy: np.ndarray, group: np.ndarray, least: int) -> float:
-    """Kendall tau inside each group of equal ``group`` value, averaged weighted by size."""
-    members: dict[float, list[int]] = defaultdict(list)
-    for i, g in enumerate(group):
-        members[float(g)].append(i)
-    taus = [
-        (len(rows), kendalltau(score[rows], accuracy[rows])[0])
-        for rows in members.values()
-        if len(rows) >= least
-    ]
-    taus = [(n, t) for n, t in taus if np.isfinite(t)]
-    if not taus:
-        return float("nan")
-    return sum(n * t for n, t in taus) / sum(n for n, _ in taus)
 
 
 def main() -> None:
@@ -66,7 +49,7 @@ def main() -> None:
         score = report.scores[name]
         print(
             f"| {name} | {kendalltau(score, accuracy)[0]:.3f} "
-            f"| {within_groups(score, accuracy, depth, args.min_group):.3f} "
+            f"| {kendall_within(score, accuracy, depth, args.min_group):.3f} "
             f"| {kendalltau(score, depth)[0]:.3f} |"
         )
 

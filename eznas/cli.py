@@ -480,12 +480,21 @@ evolve_options.run = evolve_run
 def _select(value: str) -> int | str:
     if value in ("final", "task", "validation", "selection"):
         return value
+    if value.startswith("selection:"):
+        from eznas.proxies import PROXIES
+
+        within = value.partition(":")[2]
+        if within not in PROXIES:
+            raise argparse.ArgumentTypeError(
+                f"{value!r}: {within!r} is not a library proxy; e.g. 'selection:depth'"
+            )
+        return value
     try:
         return int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"{value!r}: use 'final', 'task', 'validation', 'selection' or a hall-of-fame rank "
-            "(0 = best ever)"
+            f"{value!r}: use 'final', 'task', 'validation', 'selection', 'selection:<proxy>' "
+            "or a hall-of-fame rank (0 = best ever)"
         ) from None
 
 
@@ -502,7 +511,9 @@ def export_options(parser: argparse.ArgumentParser) -> None:
         default=SHOWN,
         help="'final' (final population's best), 'task' (hall-of-fame best on the whole task "
         "set), 'validation' (best on the task networks kept out of fitness), 'selection' "
-        "(best on the run's live-scored selection networks, ensembles included) or a "
+        "(best on the run's live-scored selection networks, ensembles included), "
+        "'selection:<proxy>' (the same by the tau within groups the proxy scores alike, "
+        "e.g. selection:depth) or a "
         f"hall-of-fame rank (default: {default}, the best ever)",
     )
     parser.add_argument("--rank", dest="select", type=_select, action=Deprecated, new="--select")

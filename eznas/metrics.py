@@ -56,6 +56,23 @@ def kendall(scores, accuracies) -> float:
     return float(stats.kendalltau(s, a).statistic)
 
 
+def kendall_within(scores, accuracies, groups, least: int = 10) -> float:
+    """Kendall tau inside each group of equal ``groups`` value (groups of at least ``least``
+    networks), averaged weighted by size: how a proxy ranks networks that e.g. a depth
+    count cannot tell apart. NaN if no group qualifies."""
+    groups = np.asarray(groups)
+    found = []
+    for value in np.unique(groups):
+        rows = np.flatnonzero(groups == value)
+        if len(rows) >= least:
+            tau = kendall(np.asarray(scores)[rows], np.asarray(accuracies)[rows])
+            if np.isfinite(tau):
+                found.append((len(rows), tau))
+    if not found:
+        return float("nan")
+    return sum(n * t for n, t in found) / sum(n for n, _ in found)
+
+
 def spearman(scores, accuracies) -> float:
     s, a = _scored(scores, accuracies)[:2]
     if len(s) < 2:

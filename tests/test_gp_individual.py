@@ -213,6 +213,33 @@ def test_selection_chooses_on_live_networks_outside_the_caches(caches, tmp_path,
         evolve(config(caches, generations=0), tmp_path / "plain", verbose=False).choose("selection")
 
 
+def test_selection_within_depth_groups_is_its_own_record(caches, tmp_path, monkeypatch):
+    """``selection:depth`` ranks the candidates by the tau inside groups of equal depth on
+    the same selection networks, kept beside the plain choice."""
+    monkeypatch.chdir(tmp_path)
+    from eznas.benchmark.benchmarks import open_benchmark
+    from eznas.correlation import run_correlation
+    from eznas.gp.holdout import holdout_scores
+    from eznas.metrics import kendall_within
+
+    cfg = config(caches, generations=1)
+    cfg.select_networks = 24
+    run = evolve(cfg, tmp_path / "run", verbose=False)
+    record = run.selection_within("depth")
+    assert record["within"] == "depth"
+    assert record["networks"] == run.selection["networks"]
+    text, tau = run.choose("selection:depth")
+    assert np.isfinite(tau)  # 24 NB201 networks hold a depth group of >= 10
+    assert [text, tau] == record["candidates"][0][:2]
+    bench = open_benchmark("nb201")
+    rows = record["networks"]["nb201"]
+    depth = run_correlation(bench, DATASET, ["depth"], indices=rows, cache=None).scores["depth"]
+    live = holdout_scores([parse_individual(text)], bench, DATASET, rows, seed=0, progress=False)
+    accuracy = bench.table.column(DATASET)[rows]
+    assert kendall_within(live[0], accuracy, depth) == pytest.approx(record["candidates"][0][2][0])
+    assert Run.open(run.folder).choose("selection:depth") == (text, tau)
+
+
 def test_fitness_reduces_per_pair_taus_by_min_or_mean(caches):
     """EZNAS's fitness is the worst pair's tau; ``over_pairs="mean"`` averages them."""
     from eznas.gp.fitness import kendall, load_task, pair_kendall, scores_on

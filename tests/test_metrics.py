@@ -40,3 +40,22 @@ def test_nan_dropped_and_counted_while_infinities_rank_as_extremes():
     assert np.isnan(spearman([1.0], [1.0]))
     with pytest.raises(ValueError, match="equal length"):
         correlate([1.0, 2.0], [1.0])
+
+
+def test_kendall_within_groups_weights_each_group_by_size():
+    """Within equal-depth groups a proxy that only counts depth ranks nothing."""
+    from eznas.metrics import kendall_within
+
+    depth = np.array([1] * 10 + [2] * 20 + [3] * 3)
+    rng = np.random.default_rng(0)
+    accuracy = rng.normal(size=len(depth)) + depth
+    assert kendall(depth.astype(float), accuracy) > 0.3
+    assert np.isnan(kendall_within(depth.astype(float), accuracy, depth))  # ties only
+    score = accuracy + rng.normal(scale=0.5, size=len(depth))
+    by_hand = [
+        (n, stats.kendalltau(score[depth == g], accuracy[depth == g]).statistic)
+        for g, n in ((1, 10), (2, 20))  # the 3-network group is below ``least``
+    ]
+    expected = sum(n * t for n, t in by_hand) / 30
+    assert kendall_within(score, accuracy, depth) == pytest.approx(expected)
+    assert kendall_within(score, accuracy, depth, least=3) != pytest.approx(expected)

@@ -31,9 +31,10 @@ from eznas.gp.program import Program
 Select = int | str
 """``"final"`` (the final population's fittest), an int k (the k-th best-ever program of the
 hall of fame), ``"task"`` (the hall-of-fame program best on the whole task set),
-``"validation"`` (best on the task networks the run kept out of fitness) or ``"selection"``
+``"validation"`` (best on the task networks the run kept out of fitness), ``"selection"``
 (best of the hall of fame and its ensembles on networks outside the caches, scored live:
-``eznas.gp.selection``)."""
+``eznas.gp.selection``) or ``"selection:<proxy>"`` (the same, by the Kendall tau within
+groups of networks the library proxy scores alike, e.g. ``selection:depth``)."""
 
 
 @dataclass
@@ -200,14 +201,17 @@ class Run:
             return self._task_best
         if select == "validation":
             return self._validation_best
-        if select == "selection":
-            text, tau = self.selection["chosen"]
+        if isinstance(select, str) and select.split(":")[0] == "selection":
+            within = select.partition(":")[2] or None
+            record = self.selection if within is None else self.selection_within(within)
+            text, tau = record["chosen"]
             return str(text), float(tau)
         hof = self.hall_of_fame
         if isinstance(select, int | np.integer) and 0 <= select < len(hof):
             return hof[int(select)]
         raise ValueError(
-            f"select {select!r}: use 'final', 'task', 'validation', 'selection' or a "
+            f"select {select!r}: use 'final', 'task', 'validation', 'selection', "
+            "'selection:<proxy>' or a "
             "hall-of-fame rank "
             f"0..{len(hof) - 1}"
         )
@@ -291,9 +295,21 @@ class Run:
         saved = self._choices().get("selection")
         return saved if saved is not None else self.select_live()
 
-    def select_live(self, data_dir: str | os.PathLike | None = None, progress: bool = True) -> dict:
+    def selection_within(self, within: str) -> dict:
+        """``selection`` by the tau within groups of networks the proxy ``within`` scores
+        alike; remembered as ``selection:<within>``."""
+        saved = self._choices().get(f"selection:{within}")
+        return saved if saved is not None else self.select_live(within=within)
+
+    def select_live(
+        self,
+        data_dir: str | os.PathLike | None = None,
+        progress: bool = True,
+        within: str | None = None,
+    ) -> dict:
         """Score the hall of fame and its ensembles on the run's selection networks (read
-        from ``data_dir``) and remember the choice; see ``selection``."""
+        from ``data_dir``) and remember the choice; see ``selection`` and
+        ``selection_within``."""
         from eznas.gp.selection import select
 
         n = self.config.select_networks
@@ -308,9 +324,13 @@ class Run:
             default=self.config.aggregate,
             data_dir=data_dir,
             progress=progress,
+            within=within,
         )
-        self._remember("selection", record)
-        self.__dict__["selection"] = record
+        if within:
+            self._remember(f"selection:{within}", record)
+        else:
+            self._remember("selection", record)
+            self.__dict__["selection"] = record
         return record
 
     # ------------------------------------------------------------ formula and export

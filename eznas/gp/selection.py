@@ -8,7 +8,9 @@ of its pairs) and scored from live seeded models, as held-out networks are
 (``eznas.gp.holdout``), so they cost no memory during evolution. The candidates are the hall
 of fame and, for k in ``ENSEMBLES``, the union of the components and terms of its k best
 members combined by log-rank: an ensemble averages out its members' separate mistakes. The
-chosen candidate has the best mean Kendall tau over the run's pairs.
+chosen candidate has the best mean Kendall tau over the run's pairs; with ``within`` (a
+library proxy such as ``depth``), the tau inside groups of networks that proxy scores alike,
+so a program is chosen for what that count cannot already tell.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from eznas.benchmark.benchmarks import Benchmark, open_benchmark
+from eznas.correlation import run_correlation
 from eznas.gp.fitness import cache_group, pair_captures
 from eznas.gp.holdout import holdout_indices, holdout_parts
 from eznas.gp.individual import Individual, combined_scores, parse_individuals
-from eznas.metrics import kendall
+from eznas.metrics import kendall, kendall_within
 from eznas.stats import open_cache
 
 ENSEMBLES = (2, 3)  # ensembles of the best k hall-of-fame members among the candidates
@@ -65,14 +68,15 @@ def select(
     default: str = "mean",
     data_dir: str | os.PathLike | None = None,
     progress: bool = True,
+    within: str | None = None,
 ) -> dict:
     """Score every candidate on ``n`` selection networks per pair; returns the record the
     run keeps: ``chosen`` [text, mean tau], ``networks`` per benchmark, and ``candidates``
-    [text, mean tau, tau per pair] best first."""
+    [text, mean tau, tau per pair] best first (and ``within`` when given)."""
     members = parse_individuals(hall_of_fame, default)
     networks = selection_networks(caches, n, seed, data_dir)
     benches: dict[str, Benchmark] = {}
-    pairs = []  # (component and term scores, accuracy) per pair
+    pairs = []  # (component and term scores, accuracy, groups or None) per pair
     for entry in caches:
         attrs, captures = pair_captures(entry)
         name = attrs.get("benchmark", attrs["space"])
@@ -91,10 +95,21 @@ def select(
             label="selection",
         )
         acc = bench.table.column(dataset)[rows]
-        pairs.append((parts, acc))
+        groups = None
+        if within:
+            report = run_correlation(
+                bench, dataset, [within], indices=rows, progress=False, cache=None
+            )
+            groups = report.scores[within]
+        pairs.append((parts, acc, groups))
+
+    def tau(scores: np.ndarray, acc: np.ndarray, groups: np.ndarray | None) -> float:
+        if groups is None:
+            return float(kendall(scores, acc))
+        return float(kendall_within(scores, acc, groups))
 
     def taus(ind: Individual) -> list[float]:
-        return [float(kendall(combined_scores([ind], *parts)[0], acc)) for parts, acc in pairs]
+        return [tau(combined_scores([ind], *parts)[0], acc, groups) for parts, acc, groups in pairs]
 
     def mean(per_pair: list[float]) -> float:
         return float(np.mean(per_pair)) if np.all(np.isfinite(per_pair)) else float("nan")
@@ -115,8 +130,11 @@ def select(
             per_pair = taus(group)
             table.append([text, mean(per_pair), per_pair])
     table.sort(key=best_first)
-    return {
+    record = {
         "chosen": table[0][:2],
         "networks": {name: [int(i) for i in rows] for name, rows in networks.items()},
         "candidates": table,
     }
+    if within:
+        record["within"] = within
+    return record
