@@ -190,6 +190,7 @@ def test_selection_chooses_on_live_networks_outside_the_caches(caches, tmp_path,
     texts = [t for t, _ in run.hall_of_fame]
     candidates = {text: per_pair for text, _, per_pair in record["candidates"]}
     assert set(texts) <= set(candidates) and len(candidates) <= len(texts) + len(ENSEMBLES)
+    assert len({parse_individual(t).text() for t in candidates}) == len(candidates)  # no repeats
     text, tau = run.choose("selection")
     assert [text, tau] == record["candidates"][0][:2]
     assert tau == max(np.mean(p) for p in candidates.values())

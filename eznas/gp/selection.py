@@ -123,10 +123,12 @@ def select(
         return np.inf if np.isnan(row[1]) else -row[1]  # NaN last
 
     order = sorted(range(len(members)), key=lambda i: best_first(table[i]))
+    known = {m.text(default) for m in members}  # hall-of-fame texts may spell out `mean:`
     for k in (k for k in ENSEMBLES if k <= len(members)):
         group = ensemble([members[i] for i in order[:k]])
         text = group.text(default)
-        if text not in {row[0] for row in table}:
+        if text not in known:
+            known.add(text)
             per_pair = taus(group)
             table.append([text, mean(per_pair), per_pair])
     table.sort(key=best_first)
