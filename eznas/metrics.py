@@ -60,12 +60,12 @@ def kendall_within(scores, accuracies, groups, least: int = 10) -> float:
     """Kendall tau inside each group of equal ``groups`` value (groups of at least ``least``
     networks), averaged weighted by size: how a proxy ranks networks that e.g. a depth
     count cannot tell apart. NaN if no group qualifies."""
-    groups = np.asarray(groups)
+    scores, accuracies, groups = np.asarray(scores), np.asarray(accuracies), np.asarray(groups)
     found = []
     for value in np.unique(groups):
         rows = np.flatnonzero(groups == value)
         if len(rows) >= least:
-            tau = kendall(np.asarray(scores)[rows], np.asarray(accuracies)[rows])
+            tau = kendall(scores[rows], accuracies[rows])
             if np.isfinite(tau):
                 found.append((len(rows), tau))
     if not found:

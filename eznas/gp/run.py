@@ -201,7 +201,7 @@ class Run:
             return self._task_best
         if select == "validation":
             return self._validation_best
-        if isinstance(select, str) and select.split(":")[0] == "selection":
+        if isinstance(select, str) and select.partition(":")[0] == "selection":
             within = select.partition(":")[2] or None
             record = self.selection if within is None else self.selection_within(within)
             text, tau = record["chosen"]
@@ -326,10 +326,8 @@ class Run:
             progress=progress,
             within=within,
         )
-        if within:
-            self._remember(f"selection:{within}", record)
-        else:
-            self._remember("selection", record)
+        self._remember(f"selection:{within}" if within else "selection", record)
+        if not within:
             self.__dict__["selection"] = record
         return record
 

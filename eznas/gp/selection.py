@@ -21,10 +21,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from eznas.benchmark.benchmarks import Benchmark, open_benchmark
-from eznas.correlation import run_correlation
 from eznas.gp.fitness import cache_group, pair_captures
 from eznas.gp.holdout import holdout_indices, holdout_parts
 from eznas.gp.individual import Individual, combined_scores, parse_individuals
+from eznas.gp.terms import term_values
 from eznas.metrics import kendall, kendall_within
 from eznas.stats import open_cache
 
@@ -96,11 +96,9 @@ def select(
         )
         acc = bench.table.column(dataset)[rows]
         groups = None
-        if within:
-            report = run_correlation(
-                bench, dataset, [within], indices=rows, progress=False, cache=None
-            )
-            groups = report.scores[within]
+        if within:  # scored like a network term: the pair's seed, the persistent score cache
+            archs = [bench.table.arch(int(i)) for i in rows]
+            groups = term_values([within], bench, dataset, int(attrs["seed"]), archs)[within]
         pairs.append((parts, acc, groups))
 
     def tau(scores: np.ndarray, acc: np.ndarray, groups: np.ndarray | None) -> float:

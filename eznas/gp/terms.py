@@ -37,11 +37,12 @@ def term_values(
     dataset: str,
     seed: int,
     archs: Sequence[str],
-    params: np.ndarray,
+    params: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """{term: value per network} for networks ``archs`` whose parameter counts are known."""
-    values = {PARAMS: np.asarray(params, dtype=float)}
-    proxies = [n for n in names if n != PARAMS]
+    """{term: value per network} for networks ``archs`` (``params``, when the statistics
+    know them, are taken as given)."""
+    values = {} if params is None else {PARAMS: np.asarray(params, dtype=float)}
+    proxies = [n for n in names if n not in values]
     if proxies:
         from eznas.proxies.scoring import DEFAULT_CACHE, Scorer
 
