@@ -48,6 +48,13 @@ def test_log_rank_is_the_az_nas_combination():
     np.testing.assert_allclose(low, logrank(np.array([[3.0, 1, 2], [2, 1, 3]]).T))
     values["mean:l2(T3)"] = np.array([3.0, np.nan, 2.0])
     assert np.isnan(combined_scores([two], values, {"params": np.ones(3)})).all()
+    # held-out scoring (partial): that network ranks lowest on the component, as the
+    # exported file's combination ranks it; NaN on every network still voids the row
+    params = {"params": np.array([1.0, 3.0, 2.0])}
+    held = combined_scores([two], values, params, partial=True)[0]
+    np.testing.assert_allclose(held, logrank(np.array([[3.0, -np.inf, 2], [1, 3, 2]]).T))
+    values["mean:l2(T3)"] = np.full(3, np.nan)
+    assert np.isnan(combined_scores([two], values, params, partial=True)).all()
 
 
 @pytest.fixture(scope="module")

@@ -47,9 +47,8 @@ def holdout_scores(
 ) -> np.ndarray:
     """Scores (individuals, networks) of held-out networks (see ``holdout_parts``);
     rank-combined individuals are ranked among these networks."""
-    return combined_scores(
-        individuals, *holdout_parts(individuals, benchmark, dataset, indices, **options)
-    )
+    parts = holdout_parts(individuals, benchmark, dataset, indices, **options)
+    return combined_scores(individuals, *parts, partial=True)
 
 
 def holdout_parts(
@@ -73,7 +72,9 @@ def holdout_parts(
     kinds it provides or None for all), one per cache of a task pair (raw B = 1 beside
     summaries at B = 16): each is captured from its own freshly seeded model, as each cache
     was; ``reinit(model, seed)``, if given, replaces each model first (e.g. the re-initialised
-    copy a proxy scores). ``combined_scores`` turns the parts into any individual's scores."""
+    copy a proxy scores). A value that is not finite voids only its network's component
+    score (``evaluate``'s ``per_network``), as the exported file scores one network at a
+    time. ``combined_scores`` turns the parts into any individual's scores."""
     by_op: dict[str, dict[str, Program]] = {}
     for ind in individuals:
         for c in ind.components:
@@ -106,7 +107,7 @@ def holdout_parts(
             meter.update()
         blocks = BlockSet.from_blocks(stats)
         for op, programs in by_op.items():
-            values = evaluate(list(programs.values()), blocks, to_scalar, op)
+            values = evaluate(list(programs.values()), blocks, to_scalar, op, per_network=True)
             for text, row in zip(programs, values, strict=True):
                 parts.setdefault(text, []).append(row)
     meter.close()

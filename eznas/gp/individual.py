@@ -84,15 +84,20 @@ def combined_scores(
     individuals: Sequence[Individual],
     component_scores: dict[str, np.ndarray],
     terms: dict[str, np.ndarray],
+    *,
+    partial: bool = False,
 ) -> np.ndarray:
     """(individuals, networks): one term alone as it is, several by AZ-NAS's log-rank
     (``eznas.ranks.logrank``). A NaN or inf in a component (an invalid program) makes the
     individual's row NaN; a network term's NaN or -inf (naswot's singular kernel) ranks that
-    network lowest, as the exported file's combination does."""
+    network lowest, as the exported file's combination does. ``partial`` (held-out scoring,
+    one network at a time like the exported file): a component NaN on some networks only
+    ranks those networks lowest too, and only one NaN on every network voids the row."""
     rows = []
     for ind in individuals:
         parts = np.vstack([component_scores[c.text()] for c in ind.components])
-        if not np.isfinite(parts).all():
+        invalid = np.isnan(parts).all(1).any() if partial else not np.isfinite(parts).all()
+        if invalid:
             rows.append(np.full(parts.shape[1], np.nan))
             continue
         stack = np.vstack([parts, *(terms[t] for t in ind.terms)])
