@@ -72,9 +72,9 @@ def holdout_parts(
     kinds it provides or None for all), one per cache of a task pair (raw B = 1 beside
     summaries at B = 16): each is captured from its own freshly seeded model, as each cache
     was; ``reinit(model, seed)``, if given, replaces each model first (e.g. the re-initialised
-    copy a proxy scores). A value that is not finite voids only its network's component
-    score (``evaluate``'s ``per_network``), as the exported file scores one network at a
-    time. ``combined_scores`` turns the parts into any individual's scores."""
+    copy a proxy scores). Each network's component scores are what the exported file
+    computes for it alone, infinities included (``evaluate``'s ``per_network``).
+    ``combined_scores`` turns the parts into any individual's scores."""
     by_op: dict[str, dict[str, Program]] = {}
     for ind in individuals:
         for c in ind.components:

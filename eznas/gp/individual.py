@@ -91,8 +91,9 @@ def combined_scores(
     (``eznas.ranks.logrank``). A NaN or inf in a component (an invalid program) makes the
     individual's row NaN; a network term's NaN or -inf (naswot's singular kernel) ranks that
     network lowest, as the exported file's combination does. ``partial`` (held-out scoring,
-    one network at a time like the exported file): a component NaN on some networks only
-    ranks those networks lowest too, and only one NaN on every network voids the row."""
+    one network at a time like the exported file): components are ranked as that file ranks
+    them (NaN lowest, infinities at their ends); only a component NaN on every network (an
+    invalid program) voids the row."""
     rows = []
     for ind in individuals:
         parts = np.vstack([component_scores[c.text()] for c in ind.components])

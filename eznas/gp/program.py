@@ -290,10 +290,10 @@ def evaluate(
     """Scores (len(programs), n_networks) as float64; a row of NaN marks an invalid program.
 
     Invalid: a shape rule fails on some group, an op raises, or any score is not finite.
-    Each program runs on the groups of its axis (blocks, or stage maps). ``per_network``:
-    a value that is not finite voids only its network's score, as an exported file scores
-    one network at a time (held-out tables), so no network's score depends on the others
-    evaluated with it; fitness keeps the whole-program rule.
+    Each program runs on the groups of its axis (blocks, or stage maps). ``per_network``
+    (held-out tables): values that are not finite stay as they are, each network scored as
+    the exported file scores it alone (a -inf logdet becomes inf under l2), so no network's
+    score depends on the others evaluated with it; fitness keeps the whole-program rule.
     """
     if to_scalar not in TO_SCALAR:
         raise ValueError(f"to_scalar {to_scalar!r}; allowed: {', '.join(TO_SCALAR)}")
@@ -303,7 +303,6 @@ def evaluate(
     ok = np.array([check_shapes(p, blocks) for p in programs], dtype=bool)
     axes = [program_axis(p) for p in programs]
     scores = np.full((len(programs), blocks.n_networks), np.nan)
-    void = np.zeros(scores.shape, dtype=bool)  # (program, network) with a non-finite value
     with torch.no_grad():
         for axis in dict.fromkeys(g.axis for g in blocks.groups):
             rows = [i for i, a in enumerate(axes) if a == axis and ok[i]]
@@ -321,20 +320,14 @@ def evaluate(
                         values[r] = reduce(run(programs[i].root, g.tensors, memo).double())
                     except (RuntimeError, ValueError):
                         ok[i] = False
-                bad = ~torch.isfinite(values).numpy()  # NaN would read as padding below
-                if per_network:
-                    r, c = np.nonzero(bad)
-                    void[np.asarray(rows)[r], g.net[c]] = True
-                else:
-                    ok[rows] &= ~bad.any(1)
+                if not per_network:  # NaN reads as padding below
+                    ok[rows] &= torch.isfinite(values).all(1).numpy()
                 per_block.append(values)
             net = torch.from_numpy(np.concatenate([g.net for g in groups]))
             block = torch.from_numpy(np.concatenate([g.block for g in groups]))
             depth = padded(torch.cat(per_block, 1), net, block, blocks.n_networks)
             scores[rows] = NET_OPS[aggregate](depth).numpy()
     scores[~ok] = np.nan
-    if per_network:
-        scores[void | ~np.isfinite(scores)] = np.nan
-    else:
+    if not per_network:
         scores[~np.isfinite(scores).all(1)] = np.nan
     return scores
